@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+import { entityRoutes } from './entities.ts';
+import { meRoute } from './me.ts';
+import { entitySchema, principalSchema, problemSchema, workspaceSchema } from './schemas.ts';
+import { statusRoutes } from './status.ts';
+import { workspaceRoutes } from './workspaces.ts';
+
+/** The REST API. */
+export function apiRoutes(app: FastifyInstance): void {
+  for (const schema of [problemSchema, workspaceSchema, entitySchema, principalSchema]) app.addSchema(schema);
+  statusRoutes(app);
+  meRoute(app);
+  workspaceRoutes(app);
+  entityRoutes(app);
+}

@@ -1,0 +1,114 @@
+/** JSON schemas shared by the REST routes; they validate input and also produce the OpenAPI document. */
+
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  description: 'RFC 9457 problem details',
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    code: { type: 'string' },
+    requestId: { type: 'string' },
+  },
+} as const;
+
+export const workspaceSchema = {
+  $id: 'Workspace',
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    tenantId: { type: 'integer' },
+    label: { type: 'string' },
+    logoUrl: { type: ['string', 'null'] },
+    state: { type: 'string', enum: ['Active', 'Archived'] },
+    permissions: { type: ['string', 'null'] },
+    dataSubjectArchivedRetentionDays: { type: ['integer', 'null'] },
+    nbEntities: { type: 'integer' },
+  },
+  required: [
+    'id',
+    'tenantId',
+    'label',
+    'logoUrl',
+    'state',
+    'permissions',
+    'dataSubjectArchivedRetentionDays',
+    'nbEntities',
+  ],
+} as const;
+
+export const entitySchema = {
+  $id: 'Entity',
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    workspaceId: { type: 'integer' },
+    name: { type: 'string' },
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+  required: ['id', 'workspaceId', 'name', 'createdAt'],
+} as const;
+
+export const principalSchema = {
+  $id: 'Principal',
+  type: 'object',
+  properties: {
+    authMethod: { type: 'string', enum: ['apiKey', 'bearer'] },
+    tenantId: { type: 'integer' },
+    workspaceId: { type: ['integer', 'null'] },
+    apiKey: {
+      type: 'object',
+      properties: { publicKey: { type: 'string' }, label: { type: 'string' } },
+      required: ['publicKey', 'label'],
+    },
+    user: {
+      type: ['object', 'null'],
+      properties: {
+        id: { type: 'integer' },
+        email: { type: 'string' },
+        displayName: { type: ['string', 'null'] },
+        role: { type: 'string', enum: ['owner', 'admin', 'member'] },
+      },
+    },
+    scope: { type: 'string' },
+  },
+  required: ['authMethod', 'tenantId', 'workspaceId', 'apiKey', 'user', 'scope'],
+} as const;
+
+/** Paging parameters as the original API's clients send them. */
+export const pageQuerySchema = {
+  type: 'object',
+  properties: {
+    page: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 1 },
+    size: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+    q: { type: 'string', maxLength: 200 },
+    sortBy: { type: 'string', maxLength: 50 },
+    asc: { type: 'boolean' },
+  },
+} as const;
+
+export function pageOf(itemRef: string) {
+  return {
+    type: 'object',
+    properties: { items: { type: 'array', items: { $ref: `${itemRef}#` } }, total: { type: 'integer' } },
+    required: ['items', 'total'],
+  } as const;
+}
+
+export const idParam = (name: string) =>
+  ({
+    type: 'object',
+    properties: { [name]: { type: 'integer', minimum: 1, maximum: 2_147_483_647 } },
+    required: [name],
+  }) as const;
+
+/** Responses every authenticated route may give. */
+export const authErrors = {
+  401: { $ref: 'Problem#' },
+  404: { $ref: 'Problem#' },
+  429: { $ref: 'Problem#' },
+} as const;
+
+export const security = [{ apiKey: [] }, { bearer: [] }];

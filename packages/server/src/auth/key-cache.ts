@@ -1,0 +1,222 @@
+import { timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { hashSecret, isPublicKey, isWellFormedPrivateKey } from '../domain/key-format.ts';
+import type { ApiKey } from '../domain/types.ts';
+import {
+  findKeyByPublicKey,
+  findKeyBySecretHash,
+  lastInvalidationId,
+  listInvalidationsSince,
+  touchLastUsed,
+} from '../storage/repositories/api-keys.ts';
+import type { Db } from '../storage/transaction.ts';
+
+/** Why a credential was refused. Verification returns it rather than throwing (hot path, no stack traces). */
+export type KeyFailure = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'rotated_out';
+
+export type KeyResult = { valid: true; key: ApiKey } | { valid: false; code: KeyFailure };
+
+interface SecretEntry {
+  key: ApiKey;
+  secretExpiresAt: number | null;
+}
+
+interface ClientEntry {
+  key: ApiKey;
+  secrets: { hash: Buffer; expiresAt: number | null }[];
+}
+
+export interface KeyCacheOptions {
+  /** Upper bound on how long a cached key is trusted without a database read. */
+  ttlMs?: number;
+  /** How long an unknown secret is remembered as unknown, to blunt floods of random keys. */
+  negativeTtlMs?: number;
+  /** Poll interval of the invalidation feed. */
+  pollMs?: number;
+  /** Interval of the batched last-used writes. */
+  flushMs?: number;
+  max?: number;
+}
+
+/** Status of a key at `now`: the single place where revocation and expiry are decided. */
+export function keyStatus(key: ApiKey, now: number): KeyFailure | null {
+  if (key.revokedAt !== null) return 'revoked';
+  if (key.expiresAt !== null && key.expiresAt <= now) return 'expired';
+  return null;
+}
+
+/**
+ * The API-key hot path (DESIGN.md 2): checksum, sha256, in-process LRU, one indexed lookup on a miss.
+ * Cached entries are dropped within `pollMs` of a revocation or rotation on any instance (or by the CLI),
+ * through the `invalidations` feed that every instance polls.
+ */
+export class KeyCache {
+  private readonly bySecret: LRUCache<string, SecretEntry>;
+  private readonly unknown: LRUCache<string, true>;
+  private readonly byClient: LRUCache<string, ClientEntry>;
+  /** Key id -> cache keys that mention it, for invalidation. */
+  private readonly index = new Map<number, Set<string>>();
+  private readonly used = new Map<number, number>();
+  private lastEvent = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly options: Required<KeyCacheOptions>;
+
+  constructor(
+    private readonly db: Db,
+    options: KeyCacheOptions = {},
+  ) {
+    this.options = {
+      ttlMs: 60_000,
+      negativeTtlMs: 10_000,
+      pollMs: 1000,
+      flushMs: 10_000,
+      max: 100_000,
+      ...options,
+    };
+    // Eviction keeps the reverse index bounded by the caches themselves.
+    this.bySecret = new LRUCache({
+      max: this.options.max,
+      ttl: this.options.ttlMs,
+      dispose: (entry, hash) => this.unindex(entry.key.id, `s:${hash}`),
+    });
+    this.byClient = new LRUCache({
+      max: this.options.max,
+      ttl: this.options.ttlMs,
+      dispose: (entry, publicKey) => this.unindex(entry.key.id, `c:${publicKey}`),
+    });
+    this.unknown = new LRUCache({ max: this.options.max, ttl: this.options.negativeTtlMs });
+  }
+
+  /** Starts polling the invalidation feed and flushing last-used times. */
+  async start(): Promise<void> {
+    this.lastEvent = await lastInvalidationId(this.db);
+    const poll = setInterval(() => void this.poll().catch(() => {}), this.options.pollMs);
+    const flush = setInterval(() => void this.flush().catch(() => {}), this.options.flushMs);
+    poll.unref();
+    flush.unref();
+    this.timers = [poll, flush];
+  }
+
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await this.flush();
+  }
+
+  /** Verifies an `X-API-Key` private key. */
+  async verifySecret(secret: string, now = Date.now()): Promise<KeyResult> {
+    if (!isWellFormedPrivateKey(secret)) return { valid: false, code: 'malformed' };
+    const hash = hashSecret(secret);
+    let entry = this.bySecret.get(hash);
+    if (!entry) {
+      if (this.unknown.has(hash)) return { valid: false, code: 'unknown' };
+      // Lookup by hash through the unique index: the hash of a 256-bit secret reveals nothing,
+      // so the index probe's timing is no oracle (the same reasoning as GitHub's token lookup).
+      const found = await findKeyBySecretHash(this.db, hash);
+      if (!found) {
+        this.unknown.set(hash, true);
+        return { valid: false, code: 'unknown' };
+      }
+      entry = found;
+      this.remember(this.bySecret, `s:${hash}`, hash, entry, found.key.id);
+    }
+    const failure = keyStatus(entry.key, now);
+    if (failure) return { valid: false, code: failure };
+    if (entry.secretExpiresAt !== null && entry.secretExpiresAt <= now)
+      return { valid: false, code: 'rotated_out' };
+    this.used.set(entry.key.id, now);
+    return { valid: true, key: entry.key };
+  }
+
+  /**
+   * Verifies an OAuth client: public key (client_id) and private key (client_secret).
+   * The secret's hash is compared with each live private key of the client in constant time.
+   */
+  async verifyClient(publicKey: string, secret: string, now = Date.now()): Promise<KeyResult> {
+    const entry = await this.client(publicKey);
+    if (!entry) return { valid: false, code: 'unknown' };
+    const presented = Buffer.from(hashSecret(secret));
+    let match: { expiresAt: number | null } | undefined;
+    for (const candidate of entry.secrets) {
+      // Every candidate is compared, so the time taken does not tell which one matched.
+      if (candidate.hash.length === presented.length && timingSafeEqual(candidate.hash, presented))
+        match = candidate;
+    }
+    if (!match) return { valid: false, code: 'unknown' };
+    const failure = keyStatus(entry.key, now);
+    if (failure) return { valid: false, code: failure };
+    if (match.expiresAt !== null && match.expiresAt <= now) return { valid: false, code: 'rotated_out' };
+    this.used.set(entry.key.id, now);
+    return { valid: true, key: entry.key };
+  }
+
+  /** The key behind a client_id, from cache when possible (also the bearer check's key-status source). */
+  async findClient(publicKey: string): Promise<ApiKey | undefined> {
+    return (await this.client(publicKey))?.key;
+  }
+
+  private async client(publicKey: string): Promise<ClientEntry | undefined> {
+    if (!isPublicKey(publicKey)) return undefined;
+    const cached = this.byClient.get(publicKey);
+    if (cached) return cached;
+    if (this.unknown.has(publicKey)) return undefined;
+    const found = await findKeyByPublicKey(this.db, publicKey);
+    if (!found) {
+      this.unknown.set(publicKey, true);
+      return undefined;
+    }
+    const entry: ClientEntry = {
+      key: found.key,
+      secrets: found.secrets.map((s) => ({ hash: Buffer.from(s.hash), expiresAt: s.expiresAt })),
+    };
+    this.remember(this.byClient, `c:${publicKey}`, publicKey, entry, found.key.id);
+    return entry;
+  }
+
+  /** Drops every cached entry of a key on this instance. */
+  invalidate(keyId: number): void {
+    const cacheKeys = this.index.get(keyId);
+    if (!cacheKeys) return;
+    for (const cacheKey of [...cacheKeys]) {
+      if (cacheKey.startsWith('s:')) this.bySecret.delete(cacheKey.slice(2));
+      else this.byClient.delete(cacheKey.slice(2));
+    }
+  }
+
+  private remember<T extends {}>(
+    cache: LRUCache<string, T>,
+    tagged: string,
+    raw: string,
+    value: T,
+    keyId: number,
+  ) {
+    cache.set(raw, value);
+    const set = this.index.get(keyId);
+    if (set) set.add(tagged);
+    else this.index.set(keyId, new Set([tagged]));
+  }
+
+  private unindex(keyId: number, tagged: string): void {
+    const set = this.index.get(keyId);
+    if (!set) return;
+    set.delete(tagged);
+    if (set.size === 0) this.index.delete(keyId);
+  }
+
+  /** Reads new invalidation events and drops the keys they name. */
+  async poll(): Promise<void> {
+    const events = await listInvalidationsSince(this.db, this.lastEvent);
+    for (const event of events) {
+      this.invalidate(event.apiKeyId);
+      this.lastEvent = event.id;
+    }
+  }
+
+  /** Writes the batched last-used times. */
+  async flush(): Promise<void> {
+    if (this.used.size === 0) return;
+    const batch = new Map(this.used);
+    this.used.clear();
+    await touchLastUsed(this.db, batch);
+  }
+}

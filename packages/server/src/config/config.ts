@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+/** Every setting of Gatehouse, validated once at start and frozen. */
+export interface Config {
+  readonly mode: 'development' | 'production';
+  readonly host: string;
+  readonly port: number;
+  /** Public base URL without a trailing slash: the `iss` of every token. */
+  readonly issuer: string;
+  /** `postgres://...` URL, or a SQLite file path. */
+  readonly databaseUrl: string;
+  /** Server secret: keys the encryption of signing keys at rest. */
+  readonly secret: string;
+  readonly tlsCert: string | null;
+  readonly tlsKey: string | null;
+  readonly trustProxy: boolean;
+  readonly redisUrl: string | null;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Access token lifetime in seconds. */
+  readonly accessTokenTtl: number;
+  /** Refresh token sliding lifetime in seconds. */
+  readonly refreshTokenTtl: number;
+  /** Requests per minute allowed per credential on the API and token endpoint. */
+  readonly rateLimitPerMinute: number;
+}
+
+/** A bad setting: the message names the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const DEFAULT_DATABASE = './data/gatehouse.db';
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}`);
+  return value;
+}
+
+function boolean(env: Env, name: string): boolean {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined || raw === 'false' || raw === '0') return false;
+  if (raw === 'true' || raw === '1') return true;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function baseUrl(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be an absolute URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, 'must be http(s)');
+  if (url.search || url.hash) throw new ConfigError(name, 'must not have a query or fragment');
+  return url.href.replace(/\/$/, '');
+}
+
+/** Data directory: beside the SQLite file, else ./data. */
+export function dataDirectory(databaseUrl: string): string {
+  return isPostgresUrl(databaseUrl) ? resolve('data') : dirname(resolve(databaseUrl));
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+/**
+ * The development secret lives in the data directory so that restarts keep signing keys readable.
+ * Production never generates one: losing it would make every stored signing key unreadable.
+ */
+function developmentSecret(databaseUrl: string): string {
+  const file = join(dataDirectory(databaseUrl), 'secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('base64url');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return secret;
+}
+
+/** Reads every `GATEHOUSE_*` setting; throws {@link ConfigError} naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const modeRaw =
+    read(env, 'GATEHOUSE_MODE') ?? (env.NODE_ENV === 'production' ? 'production' : 'development');
+  if (modeRaw !== 'development' && modeRaw !== 'production') {
+    throw new ConfigError('GATEHOUSE_MODE', 'must be development or production');
+  }
+  const mode = modeRaw;
+  const host = read(env, 'GATEHOUSE_HOST') ?? '127.0.0.1';
+  const port = integer(env, 'GATEHOUSE_PORT', 8080, 0, 65535);
+  const databaseUrl = read(env, 'GATEHOUSE_DATABASE_URL') ?? DEFAULT_DATABASE;
+  const tlsCert = read(env, 'GATEHOUSE_TLS_CERT') ?? null;
+  const tlsKey = read(env, 'GATEHOUSE_TLS_KEY') ?? null;
+  if ((tlsCert === null) !== (tlsKey === null)) {
+    throw new ConfigError(
+      tlsCert ? 'GATEHOUSE_TLS_KEY' : 'GATEHOUSE_TLS_CERT',
+      'TLS needs both a certificate and a key',
+    );
+  }
+  for (const [name, file] of [
+    ['GATEHOUSE_TLS_CERT', tlsCert],
+    ['GATEHOUSE_TLS_KEY', tlsKey],
+  ] as const) {
+    if (file !== null && !existsSync(file)) throw new ConfigError(name, `file not found: ${file}`);
+  }
+  const trustProxy = boolean(env, 'GATEHOUSE_TRUST_PROXY');
+  const scheme = tlsCert ? 'https' : 'http';
+  const displayHost = host.includes(':') ? `[${host}]` : host;
+  const issuer = baseUrl(
+    'GATEHOUSE_ISSUER',
+    read(env, 'GATEHOUSE_ISSUER') ?? `${scheme}://${displayHost}:${port}`,
+  );
+
+  let secret = read(env, 'GATEHOUSE_SECRET');
+  if (secret !== undefined && secret.length < 32) {
+    throw new ConfigError(
+      'GATEHOUSE_SECRET',
+      'must be at least 32 characters (try: openssl rand -base64 32)',
+    );
+  }
+  if (mode === 'production') {
+    if (secret === undefined) throw new ConfigError('GATEHOUSE_SECRET', 'is required in production');
+    if (!tlsCert && !trustProxy) {
+      throw new ConfigError(
+        'GATEHOUSE_TLS_CERT',
+        'production needs TLS (GATEHOUSE_TLS_CERT/KEY) or GATEHOUSE_TRUST_PROXY=true',
+      );
+    }
+    if (!issuer.startsWith('https://'))
+      throw new ConfigError('GATEHOUSE_ISSUER', 'must be https in production');
+  }
+  secret ??= developmentSecret(databaseUrl);
+
+  const redisUrl = read(env, 'GATEHOUSE_REDIS_URL') ?? null;
+  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('GATEHOUSE_REDIS_URL', 'must be a redis:// or rediss:// URL');
+  }
+  const logLevel = read(env, 'GATEHOUSE_LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('GATEHOUSE_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  return Object.freeze({
+    mode,
+    host,
+    port,
+    issuer,
+    databaseUrl,
+    secret,
+    tlsCert,
+    tlsKey,
+    trustProxy,
+    redisUrl,
+    logLevel: logLevel as Config['logLevel'],
+    accessTokenTtl: integer(env, 'GATEHOUSE_ACCESS_TOKEN_TTL', 3600, 60, 86_400),
+    refreshTokenTtl: integer(env, 'GATEHOUSE_REFRESH_TOKEN_TTL', 30 * 86_400, 3600, 365 * 86_400),
+    rateLimitPerMinute: integer(env, 'GATEHOUSE_RATE_LIMIT', 6000, 1, 10_000_000),
+  });
+}

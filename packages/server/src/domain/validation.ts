@@ -1,0 +1,75 @@
+import { ProblemError } from '../errors/errors.ts';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** A label as people type it: trimmed, 1 to 200 characters, no control characters. */
+export function checkLabel(value: string, what = 'label'): string {
+  const label = value.trim();
+  if (label.length < 1 || label.length > 200)
+    throw new ProblemError('validation_failed', `${what} must be 1 to 200 characters`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point.
+  if (/[\u0000-\u001f\u007f]/.test(label))
+    throw new ProblemError('validation_failed', `${what} must not contain control characters`);
+  return label;
+}
+
+/**
+ * A redirect URI to register: absolute, https (or http on a loopback host, RFC 8252 7.3),
+ * without fragment or userinfo (RFC 6749 3.1.2). Kept exactly as given, since matching is byte for byte.
+ */
+export function checkRedirectUri(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ProblemError('validation_failed', `redirect URI is not an absolute URL: ${value}`);
+  }
+  const loopback = url.protocol === 'http:' && isLoopbackHost(url.hostname);
+  if (url.protocol !== 'https:' && !loopback) {
+    throw new ProblemError(
+      'validation_failed',
+      `redirect URI must use https (http only on loopback): ${value}`,
+    );
+  }
+  if (url.hash || value.includes('#'))
+    throw new ProblemError('validation_failed', `redirect URI must not have a fragment: ${value}`);
+  if (url.username || url.password)
+    throw new ProblemError('validation_failed', `redirect URI must not have userinfo: ${value}`);
+  return value;
+}
+
+/** A CORS origin: `scheme://host[:port]` and nothing else, exactly as browsers send it. */
+export function checkOrigin(value: string): string {
+  let origin: string;
+  try {
+    origin = new URL(value).origin;
+  } catch {
+    throw new ProblemError('validation_failed', `CORS origin is not a URL: ${value}`);
+  }
+  if (origin !== value) {
+    throw new ProblemError(
+      'validation_failed',
+      `CORS origin must be scheme://host[:port] without path or slash: ${value}`,
+    );
+  }
+  return value;
+}
+
+const DURATION = /^(\d+)(s|m|h|d)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `30d`, `12h`, `15m`, `90s` to milliseconds. */
+export function parseDuration(value: string, what = 'duration'): number {
+  const match = DURATION.exec(value.trim());
+  if (!match?.[1] || !match[2]) {
+    throw new ProblemError(
+      'validation_failed',
+      `${what} must look like 30d, 12h, 15m or 90s, got "${value}"`,
+    );
+  }
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}

@@ -1,0 +1,33 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * OpenAPI document built from the route schemas, at `/swagger/v1/swagger.json`,
+ * and Swagger UI at `/swagger/index.html`, the paths of the original API.
+ */
+export async function openApi(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Gatehouse API',
+        version: '1.0.0',
+        description: 'Authenticate with X-API-Key or an OAuth2 Bearer token.',
+      },
+      servers: [{ url: app.services.config.issuer }],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/swagger', uiConfig: { url: '/swagger/v1/swagger.json' } });
+  app.get('/swagger/v1/swagger.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/swagger/index.html', { schema: { hide: true } }, async (_request, reply) =>
+    reply.redirect('/swagger/static/index.html'),
+  );
+}

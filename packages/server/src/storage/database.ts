@@ -1,0 +1,71 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { isPostgresUrl } from '../config/config.ts';
+import type { Dialect } from './migrations/helpers.ts';
+import { migrations } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+
+// int8 (bigint) columns hold epoch milliseconds and counts, all far below 2^53.
+pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+
+/** An open database and the dialect it speaks. */
+export interface Storage {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** PostgreSQL pool, for LISTEN/NOTIFY; null on SQLite. */
+  readonly pool: pg.Pool | null;
+  /** PostgreSQL schema holding the tables; null on SQLite. */
+  readonly schema: string | null;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** PostgreSQL schema to use (tests isolate each file in its own). */
+  schema?: string;
+  poolSize?: number;
+}
+
+/** Opens the database named by `url`: a `postgres://` URL or a SQLite file path. */
+export function openStorage(url: string, options: OpenOptions = {}): Storage {
+  if (isPostgresUrl(url)) {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    });
+    // An idle client that loses its connection must not crash the process.
+    pool.on('error', () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', pool, schema: options.schema ?? 'public', close: () => db.destroy() };
+  }
+  const file = url.startsWith('file:') ? url.slice(5) : url;
+  if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', pool: null, schema: null, close: () => db.destroy() };
+}
+
+/** Applies every pending migration; returns the names applied. */
+export async function migrate(storage: Storage): Promise<string[]> {
+  const provided: Record<string, Migration> = {};
+  for (const [name, migration] of Object.entries(migrations)) {
+    // Kysely's Migration takes the database only; ours also needs the dialect.
+    provided[name] = { up: (db) => migration.up(db, storage.dialect) };
+  }
+  const migrator = new Migrator({
+    db: storage.db,
+    provider: { getMigrations: async () => provided },
+    // Named explicitly: Kysely otherwise finds its tables in any schema of the database.
+    ...(storage.schema ? { migrationTableSchema: storage.schema } : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,7 @@
+import * as core from './001-core.ts';
+import type { Migration } from './helpers.ts';
+
+/** Every migration, in order. Names are stable: never rename one that has shipped. */
+export const migrations: Record<string, Migration> = {
+  '001-core': core,
+};

@@ -1,0 +1,225 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { ApiKey } from '../../domain/types.ts';
+import type { Database } from '../schema.ts';
+
+type KeyRow = Selectable<Database['api_keys']>;
+
+function toApiKey(row: KeyRow): ApiKey {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    workspaceId: row.workspace_id,
+    label: row.label,
+    publicKey: row.public_key,
+    redirectUris: JSON.parse(row.redirect_uris) as string[],
+    corsOrigins: JSON.parse(row.cors_origins) as string[],
+    expiresAt: row.expires_at,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+const KEY_COLUMNS = [
+  'k.id',
+  'k.tenant_id',
+  'k.workspace_id',
+  'k.label',
+  'k.public_key',
+  'k.redirect_uris',
+  'k.cors_origins',
+  'k.expires_at',
+  'k.created_by',
+  'k.created_at',
+  'k.last_used_at',
+  'k.revoked_at',
+] as const;
+
+export interface NewApiKey {
+  tenantId: number;
+  workspaceId: number | null;
+  label: string;
+  publicKey: string;
+  redirectUris: string[];
+  corsOrigins: string[];
+  expiresAt: number | null;
+  createdBy: string | null;
+}
+
+export async function insertApiKey(
+  db: Kysely<Database>,
+  key: NewApiKey,
+  secret: { hash: string; last4: string },
+  now: number,
+): Promise<ApiKey> {
+  const row = await db
+    .insertInto('api_keys')
+    .values({
+      tenant_id: key.tenantId,
+      workspace_id: key.workspaceId,
+      label: key.label,
+      public_key: key.publicKey,
+      redirect_uris: JSON.stringify(key.redirectUris),
+      cors_origins: JSON.stringify(key.corsOrigins),
+      expires_at: key.expiresAt,
+      created_by: key.createdBy,
+      created_at: now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await insertSecret(db, row.id, secret, now);
+  return toApiKey(row);
+}
+
+export async function insertSecret(
+  db: Kysely<Database>,
+  apiKeyId: number,
+  secret: { hash: string; last4: string },
+  now: number,
+): Promise<void> {
+  await db
+    .insertInto('api_key_secrets')
+    .values({ api_key_id: apiKeyId, secret_hash: secret.hash, last4: secret.last4, created_at: now })
+    .execute();
+}
+
+/** A key found by the hash of one of its private keys, with that private key's own expiry. */
+export interface KeyBySecret {
+  key: ApiKey;
+  /** End of the rotation grace period of this private key; null while it is current. */
+  secretExpiresAt: number | null;
+}
+
+/** The X-API-Key lookup: one indexed probe on the unique secret hash. */
+export async function findKeyBySecretHash(
+  db: Kysely<Database>,
+  hash: string,
+): Promise<KeyBySecret | undefined> {
+  const row = await db
+    .selectFrom('api_key_secrets as s')
+    .innerJoin('api_keys as k', 'k.id', 's.api_key_id')
+    .select([...KEY_COLUMNS, 's.expires_at as secret_expires_at'])
+    .where('s.secret_hash', '=', hash)
+    .executeTakeFirst();
+  return row && { key: toApiKey(row), secretExpiresAt: row.secret_expires_at };
+}
+
+/** A key by its public part (the OAuth client_id) with the hashes of its private keys. */
+export async function findKeyByPublicKey(
+  db: Kysely<Database>,
+  publicKey: string,
+): Promise<{ key: ApiKey; secrets: { hash: string; expiresAt: number | null }[] } | undefined> {
+  const row = await db
+    .selectFrom('api_keys as k')
+    .select(KEY_COLUMNS)
+    .where('k.public_key', '=', publicKey)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const secrets = await db
+    .selectFrom('api_key_secrets')
+    .select(['secret_hash', 'expires_at'])
+    .where('api_key_id', '=', row.id)
+    .execute();
+  return {
+    key: toApiKey(row),
+    secrets: secrets.map((s) => ({ hash: s.secret_hash, expiresAt: s.expires_at })),
+  };
+}
+
+export async function findKeyById(db: Kysely<Database>, id: number): Promise<ApiKey | undefined> {
+  const row = await db
+    .selectFrom('api_keys as k')
+    .select(KEY_COLUMNS)
+    .where('k.id', '=', id)
+    .executeTakeFirst();
+  return row && toApiKey(row);
+}
+
+export interface ApiKeyListing extends ApiKey {
+  /** Last 4 characters of the current private key, for display. */
+  last4: string | null;
+}
+
+export async function listApiKeys(db: Kysely<Database>, tenantId: number): Promise<ApiKeyListing[]> {
+  const rows = await db
+    .selectFrom('api_keys as k')
+    .select([
+      ...KEY_COLUMNS,
+      (eb) =>
+        eb
+          .selectFrom('api_key_secrets as s')
+          .select('s.last4')
+          .whereRef('s.api_key_id', '=', 'k.id')
+          .where('s.expires_at', 'is', null)
+          .orderBy('s.id', 'desc')
+          .limit(1)
+          .as('last4'),
+    ])
+    .where('k.tenant_id', '=', tenantId)
+    .orderBy('k.id')
+    .execute();
+  return rows.map((row) => ({ ...toApiKey(row), last4: row.last4 ?? null }));
+}
+
+export async function markRevoked(db: Kysely<Database>, id: number, now: number): Promise<void> {
+  await db
+    .updateTable('api_keys')
+    .set({ revoked_at: now })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .execute();
+}
+
+/**
+ * Starts the grace period of the current private keys. A secret already in a grace period
+ * keeps the earlier of its own end and the new one, so a second rotation never extends an old secret.
+ */
+export async function expireCurrentSecrets(
+  db: Kysely<Database>,
+  apiKeyId: number,
+  graceEndsAt: number,
+): Promise<void> {
+  await db
+    .updateTable('api_key_secrets')
+    .set({ expires_at: graceEndsAt })
+    .where('api_key_id', '=', apiKeyId)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', graceEndsAt)]))
+    .execute();
+}
+
+export async function insertInvalidation(db: Kysely<Database>, apiKeyId: number, now: number): Promise<void> {
+  await db.insertInto('invalidations').values({ api_key_id: apiKeyId, created_at: now }).execute();
+}
+
+/** Invalidations after `afterId`, oldest first. */
+export async function listInvalidationsSince(
+  db: Kysely<Database>,
+  afterId: number,
+): Promise<{ id: number; apiKeyId: number }[]> {
+  const rows = await db
+    .selectFrom('invalidations')
+    .select(['id', 'api_key_id'])
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(1000)
+    .execute();
+  return rows.map((r) => ({ id: r.id, apiKeyId: r.api_key_id }));
+}
+
+export async function lastInvalidationId(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom('invalidations')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .executeTakeFirst();
+  return Number(row?.id ?? 0);
+}
+
+/** Writes a batch of last-used times in one statement per key (batched by the verifier, not per request). */
+export async function touchLastUsed(db: Kysely<Database>, uses: Map<number, number>): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    for (const [id, at] of uses) {
+      await trx.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
+    }
+  });
+}

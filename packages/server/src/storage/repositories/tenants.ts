@@ -1,0 +1,25 @@
+import type { Kysely } from 'kysely';
+import type { Tenant } from '../../domain/types.ts';
+import type { Database } from '../schema.ts';
+
+export async function insertTenant(db: Kysely<Database>, label: string, now: number): Promise<Tenant> {
+  const row = await db
+    .insertInto('tenants')
+    .values({ label, created_at: now })
+    .returning(['id', 'label', 'created_at'])
+    .executeTakeFirstOrThrow();
+  return { id: row.id, label: row.label, createdAt: row.created_at };
+}
+
+export async function findTenant(db: Kysely<Database>, id: number): Promise<Tenant | undefined> {
+  const row = await db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && { id: row.id, label: row.label, createdAt: row.created_at };
+}
+
+export async function countTenants(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom('tenants')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

@@ -1,0 +1,125 @@
+import type { Kysely } from 'kysely';
+import type { Page, PageQuery, Workspace } from '../../domain/types.ts';
+import type { Database } from '../schema.ts';
+
+/** Which workspaces a caller may see: all of a tenant's, or a fixed set. */
+export interface WorkspaceScope {
+  tenantId: number;
+  /** null: every workspace of the tenant. */
+  workspaceIds: number[] | null;
+}
+
+const SORTABLE = { id: 'w.id', label: 'w.label', state: 'w.state' } as const;
+
+function scoped(db: Kysely<Database>, scope: WorkspaceScope) {
+  let query = db.selectFrom('workspaces as w').where('w.tenant_id', '=', scope.tenantId);
+  if (scope.workspaceIds !== null) {
+    // An empty set must match nothing; `in ()` is invalid SQL.
+    query = query.where('w.id', 'in', scope.workspaceIds.length ? scope.workspaceIds : [-1]);
+  }
+  return query;
+}
+
+function withEntityCount(db: Kysely<Database>, scope: WorkspaceScope) {
+  return scoped(db, scope).select((eb) => [
+    'w.id',
+    'w.tenant_id',
+    'w.label',
+    'w.logo_url',
+    'w.state',
+    'w.permissions',
+    'w.data_subject_archived_retention_days',
+    eb
+      .selectFrom('entities as e')
+      .whereRef('e.workspace_id', '=', 'w.id')
+      .select(eb.fn.countAll<number>().as('n'))
+      .as('nb_entities'),
+  ]);
+}
+
+type Row = {
+  id: number;
+  tenant_id: number;
+  label: string;
+  logo_url: string | null;
+  state: 'Active' | 'Archived';
+  permissions: string | null;
+  data_subject_archived_retention_days: number | null;
+  nb_entities: number | null;
+};
+
+function toWorkspace(row: Row): Workspace {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    label: row.label,
+    logoUrl: row.logo_url,
+    state: row.state,
+    permissions: row.permissions,
+    dataSubjectArchivedRetentionDays: row.data_subject_archived_retention_days,
+    nbEntities: Number(row.nb_entities ?? 0),
+  };
+}
+
+/** Escapes LIKE wildcards so that a search for `50%` finds the literal text. */
+function likePattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export async function listWorkspaces(
+  db: Kysely<Database>,
+  scope: WorkspaceScope,
+  page: PageQuery,
+): Promise<Page<Workspace>> {
+  let items = withEntityCount(db, scope);
+  let count = scoped(db, scope).select((eb) => eb.fn.countAll<number>().as('n'));
+  if (page.q) {
+    const pattern = likePattern(page.q);
+    items = items.where((eb) => eb(eb.fn('lower', ['w.label']), 'like', eb.val(pattern)));
+    count = count.where((eb) => eb(eb.fn('lower', ['w.label']), 'like', eb.val(pattern)));
+  }
+  const column = SORTABLE[(page.sortBy?.toLowerCase() ?? 'id') as keyof typeof SORTABLE] ?? SORTABLE.id;
+  const direction = page.asc === false ? 'desc' : 'asc';
+  const [rows, total] = await Promise.all([
+    items
+      .orderBy(column, direction)
+      .orderBy('w.id', direction)
+      .limit(page.size)
+      .offset((page.page - 1) * page.size)
+      .execute(),
+    count.executeTakeFirstOrThrow(),
+  ]);
+  return { items: rows.map(toWorkspace), total: Number(total.n) };
+}
+
+export async function findWorkspace(
+  db: Kysely<Database>,
+  scope: WorkspaceScope,
+  id: number,
+): Promise<Workspace | undefined> {
+  const row = await withEntityCount(db, scope).where('w.id', '=', id).executeTakeFirst();
+  return row && toWorkspace(row);
+}
+
+export async function insertWorkspace(
+  db: Kysely<Database>,
+  tenantId: number,
+  label: string,
+  now: number,
+): Promise<Workspace> {
+  const row = await db
+    .insertInto('workspaces')
+    .values({ tenant_id: tenantId, label, state: 'Active', created_at: now })
+    .returning(['id'])
+    .executeTakeFirstOrThrow();
+  return {
+    id: row.id,
+    tenantId,
+    label,
+    logoUrl: null,
+    state: 'Active',
+    permissions: null,
+    dataSubjectArchivedRetentionDays: null,
+    nbEntities: 0,
+  };
+}

@@ -1,0 +1,75 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table types. Timestamps are epoch milliseconds (bigint in PostgreSQL, parsed to number),
+ * so that both dialects compare and sort them the same way.
+ */
+export interface Database {
+  tenants: { id: Generated<number>; label: string; created_at: number };
+  workspaces: {
+    id: Generated<number>;
+    tenant_id: number;
+    label: string;
+    logo_url: string | null;
+    state: 'Active' | 'Archived';
+    permissions: string | null;
+    data_subject_archived_retention_days: number | null;
+    created_at: number;
+  };
+  entities: {
+    id: Generated<number>;
+    tenant_id: number;
+    workspace_id: number;
+    name: string;
+    created_at: number;
+  };
+  users: {
+    id: Generated<number>;
+    email: string;
+    display_name: string | null;
+    password_hash: string;
+    created_at: number;
+  };
+  memberships: { tenant_id: number; user_id: number; role: 'owner' | 'admin' | 'member'; created_at: number };
+  /** Per-workspace access of a member; none means every workspace of the tenant. */
+  membership_workspaces: { tenant_id: number; user_id: number; workspace_id: number };
+  api_keys: {
+    id: Generated<number>;
+    tenant_id: number;
+    workspace_id: number | null;
+    label: string;
+    public_key: string;
+    /** JSON array of strings. */
+    redirect_uris: string;
+    /** JSON array of strings. */
+    cors_origins: string;
+    expires_at: number | null;
+    created_by: string | null;
+    created_at: number;
+    last_used_at: number | null;
+    revoked_at: number | null;
+  };
+  /** Private keys of an API key, as sha256; more than one only during a rotation's grace period. */
+  api_key_secrets: {
+    id: Generated<number>;
+    api_key_id: number;
+    secret_hash: string;
+    last4: string;
+    created_at: number;
+    /** Set on the old secret when the key rotates: end of its grace period. */
+    expires_at: number | null;
+  };
+  /** Append-only change feed that every instance polls to drop cached credentials. */
+  invalidations: { id: Generated<number>; api_key_id: number; created_at: number };
+  audit_events: {
+    id: Generated<number>;
+    tenant_id: number | null;
+    actor: string;
+    action: string;
+    target: string | null;
+    ip: string | null;
+    /** JSON object. */
+    details: string | null;
+    created_at: number;
+  };
+}
