@@ -4,9 +4,13 @@ import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { apiRoutes } from './api/index.ts';
 import type { Config } from './config/config.ts';
+import { cors } from './http/cors.ts';
 import { installErrorHandler } from './http/error-handler.ts';
+import { metrics } from './http/metrics.ts';
 import { openApi } from './http/openapi.ts';
+import { rateLimits } from './http/rate-limit.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { transportRule } from './http/transport.ts';
 import { createServices, type ServiceOptions, type Services } from './services.ts';
 
 declare module 'fastify' {
@@ -62,6 +66,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
   installErrorHandler(app);
   securityHeaders(app);
+  // Cross-cutting rules, before any route: rate limits attach themselves to routes as they are added.
+  transportRule(app);
+  metrics(app);
+  await cors(app);
+  await rateLimits(app);
   await app.register(formbody);
   await openApi(app);
   apiRoutes(app);

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { auditEventRoutes } from './audit-events.ts';
 import { entityRoutes } from './entities.ts';
 import { meRoute } from './me.ts';
+import { rateLimitingStateRoute } from './rate-limiting-state.ts';
 import { entitySchema, principalSchema, problemSchema, workspaceSchema } from './schemas.ts';
 import { statusRoutes } from './status.ts';
 import { workspaceRoutes } from './workspaces.ts';
@@ -12,4 +14,6 @@ export function apiRoutes(app: FastifyInstance): void {
   meRoute(app);
   workspaceRoutes(app);
   entityRoutes(app);
+  auditEventRoutes(app);
+  rateLimitingStateRoute(app);
 }

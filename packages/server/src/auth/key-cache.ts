@@ -16,6 +16,20 @@ export type KeyFailure = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'rota
 
 export type KeyResult = { valid: true; key: ApiKey } | { valid: false; code: KeyFailure };
 
+/**
+ * Plain counters, read by `/metrics` at scrape time: the hot path pays an increment, nothing more.
+ * `apiKey` counts X-API-Key checks, `client` OAuth client authentications.
+ */
+export interface KeyCacheStats {
+  results: Record<'apiKey' | 'client', Record<'valid' | KeyFailure, number>>;
+  /** Lookups answered from memory (`negative`: a known-unknown secret) or from the database. */
+  lookups: Record<'secret' | 'client', Record<'hit' | 'negative' | 'miss', number>>;
+}
+
+function zeroResults(): Record<'valid' | KeyFailure, number> {
+  return { valid: 0, malformed: 0, unknown: 0, revoked: 0, expired: 0, rotated_out: 0 };
+}
+
 interface SecretEntry {
   key: ApiKey;
   secretExpiresAt: number | null;
@@ -60,6 +74,11 @@ export class KeyCache {
   private lastEvent = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly options: Required<KeyCacheOptions>;
+  private readonly invalidationListeners: ((keyId: number) => void)[] = [];
+  readonly stats: KeyCacheStats = {
+    results: { apiKey: zeroResults(), client: zeroResults() },
+    lookups: { secret: { hit: 0, negative: 0, miss: 0 }, client: { hit: 0, negative: 0, miss: 0 } },
+  };
 
   constructor(
     private readonly db: Db,
@@ -105,11 +124,26 @@ export class KeyCache {
 
   /** Verifies an `X-API-Key` private key. */
   async verifySecret(secret: string, now = Date.now()): Promise<KeyResult> {
+    return this.tally('apiKey', await this.checkSecret(secret, now));
+  }
+
+  private tally(kind: 'apiKey' | 'client', result: KeyResult): KeyResult {
+    this.stats.results[kind][result.valid ? 'valid' : result.code]++;
+    return result;
+  }
+
+  private async checkSecret(secret: string, now: number): Promise<KeyResult> {
     if (!isWellFormedPrivateKey(secret)) return { valid: false, code: 'malformed' };
     const hash = hashSecret(secret);
+    const lookups = this.stats.lookups.secret;
     let entry = this.bySecret.get(hash);
-    if (!entry) {
-      if (this.unknown.has(hash)) return { valid: false, code: 'unknown' };
+    if (entry) lookups.hit++;
+    else {
+      if (this.unknown.has(hash)) {
+        lookups.negative++;
+        return { valid: false, code: 'unknown' };
+      }
+      lookups.miss++;
       // Lookup by hash through the unique index: the hash of a 256-bit secret reveals nothing,
       // so the index probe's timing is no oracle (the same reasoning as GitHub's token lookup).
       const found = await findKeyBySecretHash(this.db, hash);
@@ -133,6 +167,10 @@ export class KeyCache {
    * The secret's hash is compared with each live private key of the client in constant time.
    */
   async verifyClient(publicKey: string, secret: string, now = Date.now()): Promise<KeyResult> {
+    return this.tally('client', await this.checkClient(publicKey, secret, now));
+  }
+
+  private async checkClient(publicKey: string, secret: string, now: number): Promise<KeyResult> {
     const entry = await this.client(publicKey);
     if (!entry) return { valid: false, code: 'unknown' };
     const presented = Buffer.from(hashSecret(secret));
@@ -157,9 +195,17 @@ export class KeyCache {
 
   private async client(publicKey: string): Promise<ClientEntry | undefined> {
     if (!isPublicKey(publicKey)) return undefined;
+    const lookups = this.stats.lookups.client;
     const cached = this.byClient.get(publicKey);
-    if (cached) return cached;
-    if (this.unknown.has(publicKey)) return undefined;
+    if (cached) {
+      lookups.hit++;
+      return cached;
+    }
+    if (this.unknown.has(publicKey)) {
+      lookups.negative++;
+      return undefined;
+    }
+    lookups.miss++;
     const found = await findKeyByPublicKey(this.db, publicKey);
     if (!found) {
       this.unknown.set(publicKey, true);
@@ -173,8 +219,14 @@ export class KeyCache {
     return entry;
   }
 
+  /** Calls `listener` whenever a key is invalidated (revoked, rotated) on this instance. */
+  onInvalidate(listener: (keyId: number) => void): void {
+    this.invalidationListeners.push(listener);
+  }
+
   /** Drops every cached entry of a key on this instance. */
   invalidate(keyId: number): void {
+    for (const listener of this.invalidationListeners) listener(keyId);
     const cacheKeys = this.index.get(keyId);
     if (!cacheKeys) return;
     for (const cacheKey of [...cacheKeys]) {

@@ -24,6 +24,12 @@ export interface Config {
   readonly refreshTokenTtl: number;
   /** Requests per minute allowed per credential on the API and token endpoint. */
   readonly rateLimitPerMinute: number;
+  /** Requests per minute allowed per client IP on `/connect/*` (the OAuth endpoints). */
+  readonly tokenRateLimitPerMinute: number;
+  /** Prefix of every Redis key Gatehouse writes, so that deployments can share one Redis. */
+  readonly redisPrefix: string;
+  /** Serve Prometheus metrics at `/metrics`. */
+  readonly metrics: boolean;
 }
 
 /** A bad setting: the message names the variable. */
@@ -56,9 +62,10 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function boolean(env: Env, name: string): boolean {
+function boolean(env: Env, name: string, fallback = false): boolean {
   const raw = read(env, name)?.toLowerCase();
-  if (raw === undefined || raw === 'false' || raw === '0') return false;
+  if (raw === undefined) return fallback;
+  if (raw === 'false' || raw === '0') return false;
   if (raw === 'true' || raw === '1') return true;
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
 }
@@ -154,6 +161,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError('GATEHOUSE_REDIS_URL', 'must be a redis:// or rediss:// URL');
   }
+  const redisPrefix = read(env, 'GATEHOUSE_REDIS_PREFIX') ?? 'gatehouse:';
+  if (!/^[\w:.-]{1,64}$/.test(redisPrefix)) {
+    throw new ConfigError('GATEHOUSE_REDIS_PREFIX', 'must be 1 to 64 letters, digits, or _ : . -');
+  }
   const logLevel = read(env, 'GATEHOUSE_LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError('GATEHOUSE_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -174,5 +185,8 @@ export function loadConfig(env: Env = process.env): Config {
     accessTokenTtl: integer(env, 'GATEHOUSE_ACCESS_TOKEN_TTL', 3600, 60, 86_400),
     refreshTokenTtl: integer(env, 'GATEHOUSE_REFRESH_TOKEN_TTL', 30 * 86_400, 3600, 365 * 86_400),
     rateLimitPerMinute: integer(env, 'GATEHOUSE_RATE_LIMIT', 6000, 1, 10_000_000),
+    tokenRateLimitPerMinute: integer(env, 'GATEHOUSE_TOKEN_RATE_LIMIT', 600, 1, 10_000_000),
+    redisPrefix,
+    metrics: boolean(env, 'GATEHOUSE_METRICS', true),
   });
 }

@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import { authenticate, principalOf } from '../auth/authenticate.ts';
+import { readAuditLog } from '../domain/audit-log.ts';
+import type { PageQuery } from '../domain/types.ts';
+import { authErrors, pageOf, security } from './schemas.ts';
+
+export const auditEventSchema = {
+  $id: 'AuditEvent',
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    tenantId: { type: ['integer', 'null'] },
+    actor: { type: 'string', description: '`cli`, `user:<id>`, `key:<public key>` or `anonymous`' },
+    action: { type: 'string', description: 'for example `api_key.created`, `api_key.revoked`' },
+    target: { type: ['string', 'null'] },
+    ip: { type: ['string', 'null'] },
+    details: { type: ['object', 'null'], additionalProperties: true },
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+  required: ['id', 'tenantId', 'actor', 'action', 'target', 'ip', 'details', 'createdAt'],
+} as const;
+
+const auditQuerySchema = {
+  type: 'object',
+  properties: {
+    page: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 1 },
+    size: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+  },
+} as const;
+
+/**
+ * `GET /v1/audit-events`: the organization's audit log, newest first, paginated like every list.
+ * Organization-wide credentials only; a workspace-scoped key gets 404 (see `mayReadAuditLog`).
+ */
+export function auditEventRoutes(app: FastifyInstance): void {
+  app.addSchema(auditEventSchema);
+  app.get<{ Querystring: PageQuery }>(
+    '/v1/audit-events',
+    {
+      preHandler: authenticate,
+      schema: {
+        tags: ['Audit'],
+        summary: "The organization's audit log, newest first",
+        security,
+        querystring: auditQuerySchema,
+        response: { 200: pageOf('AuditEvent'), ...authErrors },
+      },
+    },
+    async (request) => readAuditLog(app.services.db, principalOf(request), request.query),
+  );
+}

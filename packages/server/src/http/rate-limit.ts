@@ -1,0 +1,160 @@
+import rateLimit, { normalizeIP } from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { Redis } from 'ioredis';
+import { ConfigError } from '../config/config.ts';
+import type { ApiKey } from '../domain/types.ts';
+import { OAuthError, ProblemError } from '../errors/errors.ts';
+
+/** A caller's budget in the current window, as `GET /rate-limiting-state` shows it. */
+export interface Budget {
+  limit: number;
+  remaining: number;
+  /** Epoch ms at which the window ends and the budget is whole again. */
+  resetAt: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    budgets: {
+      /** The caller's REST budget, without spending any of it. */
+      read(request: FastifyRequest): Promise<Budget>;
+      /** Spends one request of an OAuth client's budget; see {@link limitClient}. */
+      spendClient(request: FastifyRequest, key: ApiKey): Promise<Budget & { exceeded: boolean }>;
+    };
+  }
+}
+
+const WINDOW_MS = 60_000;
+/** Infrastructure endpoints: no credential, no I/O, polled by probes and scrapers from a few addresses. */
+const UNLIMITED = new Set(['/healthz', '/status', '/metrics']);
+
+function isConnect(url: string | undefined): boolean {
+  return url !== undefined && url.slice(0, 9).toLowerCase() === '/connect/';
+}
+
+/**
+ * The limiter key: the credential already resolved by `authenticate` (API key id; a bearer token's
+ * client is its API key too), else the client address. The limiter runs as a pre-handler placed after
+ * `authenticate`, so the key costs nothing: the credential is never verified twice.
+ */
+function credentialKey(request: FastifyRequest): string {
+  const principal = request.principal;
+  return principal ? `key:${principal.apiKey.id}` : `ip:${normalizeIP(request.ip)}`;
+}
+
+function tooMany(request: FastifyRequest, after: string): Error {
+  const detail = `too many requests; retry in ${after}`;
+  // RFC 6749 5.2 JSON on the OAuth endpoints, an RFC 9457 problem everywhere else.
+  return isConnect(request.routeOptions.url)
+    ? new OAuthError('rate_limited', detail)
+    : new ProblemError('rate_limited', detail);
+}
+
+async function connectRedis(app: FastifyInstance, url: string): Promise<Redis> {
+  // Fail fast while Redis is away (enableOfflineQueue: false): the limiter then lets requests through
+  // (skipOnError) rather than holding them, and says so once per outage.
+  const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  let down = false;
+  redis.on('error', () => {
+    if (!down) app.log.warn('Redis is unreachable: rate limits are not enforced until it is back');
+    down = true;
+  });
+  redis.on('ready', () => {
+    down = false;
+  });
+  try {
+    await redis.connect();
+  } catch {
+    redis.disconnect();
+    // The URL may carry a password: it is never part of the message.
+    throw new ConfigError('GATEHOUSE_REDIS_URL', 'cannot connect to Redis');
+  }
+  app.addHook('onClose', async () => {
+    await redis.quit().catch(() => redis.disconnect());
+  });
+  return redis;
+}
+
+/**
+ * Rate limits (DESIGN.md 3 rule 9): `GATEHOUSE_RATE_LIMIT` requests per minute per credential on the
+ * API, `GATEHOUSE_TOKEN_RATE_LIMIT` per client address on `/connect/*`. Answers 429 with `Retry-After`
+ * and `RateLimit-*` headers. Counters live in Redis when `GATEHOUSE_REDIS_URL` is set, so that every
+ * instance shares them; otherwise in memory. Register before any route.
+ */
+export async function rateLimits(app: FastifyInstance): Promise<void> {
+  const { config } = app.services;
+  let connectLimiter: ReturnType<FastifyInstance['rateLimit']> | undefined;
+  // Runs before the plugin's own onRoute hook (registered below), so its per-route settings are seen.
+  app.addHook('onRoute', (route: RouteOptions) => {
+    if (UNLIMITED.has(route.url.toLowerCase())) route.config = { ...route.config, rateLimit: false };
+    else if (isConnect(route.url)) {
+      // One budget per address across every OAuth endpoint, checked before the body is even read.
+      connectLimiter ??= app.rateLimit({
+        max: config.tokenRateLimitPerMinute,
+        keyGenerator: (request) => `connect:${normalizeIP(request.ip)}`,
+      });
+      route.config = { ...route.config, rateLimit: false };
+      route.onRequest = [connectLimiter, ...[route.onRequest ?? []].flat()];
+    }
+  });
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: config.rateLimitPerMinute,
+    timeWindow: WINDOW_MS,
+    keyGenerator: credentialKey,
+    enableDraftSpec: true,
+    cache: 100_000,
+    skipOnError: true,
+    errorResponseBuilder: (request, context) => tooMany(request, context.after),
+    ...(config.redisUrl
+      ? { redis: await connectRedis(app, config.redisUrl), nameSpace: `${config.redisPrefix}rl:` }
+      : {}),
+  });
+
+  const reader = app.createRateLimit();
+  const clientId = new WeakMap<FastifyRequest, number>();
+  const clientLimiter = app.createRateLimit({
+    max: config.rateLimitPerMinute,
+    keyGenerator: (request) => `client:${clientId.get(request) ?? 0}`,
+  });
+  app.decorate('budgets', {
+    async read(request: FastifyRequest): Promise<Budget> {
+      const state = await reader(request, { increment: false });
+      if (state.isAllowed) return whole(config.rateLimitPerMinute);
+      return { limit: state.max, remaining: state.remaining, resetAt: Date.now() + state.ttl };
+    },
+    async spendClient(request: FastifyRequest, key: ApiKey) {
+      clientId.set(request, key.id);
+      const state = await clientLimiter(request);
+      if (state.isAllowed) return { ...whole(config.rateLimitPerMinute), exceeded: false };
+      return {
+        limit: state.max,
+        remaining: state.remaining,
+        resetAt: Date.now() + state.ttl,
+        exceeded: state.isExceeded,
+      };
+    },
+  });
+}
+
+function whole(limit: number): Budget {
+  return { limit, remaining: limit, resetAt: Date.now() + WINDOW_MS };
+}
+
+/**
+ * Spends one request of an OAuth client's budget on the token endpoint, once the handler has
+ * authenticated the client (DESIGN.md 3 rule 9: per client as well as per address). Sets the
+ * `RateLimit-*` headers; throws a 429 `rate_limited` OAuth error when the budget is spent.
+ */
+export async function limitClient(request: FastifyRequest, reply: FastifyReply, key: ApiKey): Promise<void> {
+  const budget = await request.server.budgets.spendClient(request, key);
+  const reset = Math.max(0, Math.ceil((budget.resetAt - Date.now()) / 1000));
+  reply.header('ratelimit-limit', budget.limit);
+  reply.header('ratelimit-remaining', budget.remaining);
+  reply.header('ratelimit-reset', reset);
+  if (budget.exceeded) {
+    reply.header('retry-after', reset);
+    throw new OAuthError('rate_limited', `too many requests for this client; retry in ${reset} s`);
+  }
+}
