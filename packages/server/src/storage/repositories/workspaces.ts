@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Page, PageQuery, Workspace } from '../../domain/types.ts';
 import type { Database } from '../schema.ts';
 
@@ -74,9 +74,10 @@ export async function listWorkspaces(
   let items = withEntityCount(db, scope);
   let count = scoped(db, scope).select((eb) => eb.fn.countAll<number>().as('n'));
   if (page.q) {
-    const pattern = likePattern(page.q);
-    items = items.where((eb) => eb(eb.fn('lower', ['w.label']), 'like', eb.val(pattern)));
-    count = count.where((eb) => eb(eb.fn('lower', ['w.label']), 'like', eb.val(pattern)));
+    // ESCAPE is explicit: SQLite's LIKE has no escape character by default (PostgreSQL's is `\`).
+    const matches = sql<boolean>`lower(${sql.ref('w.label')}) like ${likePattern(page.q)} escape '\\'`;
+    items = items.where(matches);
+    count = count.where(matches);
   }
   const column = SORTABLE[(page.sortBy?.toLowerCase() ?? 'id') as keyof typeof SORTABLE] ?? SORTABLE.id;
   const direction = page.asc === false ? 'desc' : 'asc';
