@@ -1,0 +1,145 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommonRouteTests } from './helpers/common-route-tests.ts';
+import { type Seed, seed } from './helpers/seed.ts';
+import { createTestApp, describeEachDialect, type TestApp } from './helpers/test-app.ts';
+
+describeEachDialect('workspace entities', (dialect) => {
+  let t: TestApp;
+  let app: FastifyInstance;
+  let s: Seed;
+  let entityOfMain: number;
+  beforeAll(async () => {
+    t = await createTestApp(dialect);
+    app = t.app;
+    s = await seed(app.services.db);
+    entityOfMain = (await create(s.a.mainWorkspaceId, 'Fixture')).json().id;
+  });
+  afterAll(() => t.close());
+
+  const headers = () => ({ 'x-api-key': s.orgKeyA.privateKey });
+  const create = (workspaceId: number, name: unknown) =>
+    app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${workspaceId}/entities`,
+      headers: headers(),
+      payload: { name },
+    });
+  const list = (workspaceId: number, query = '') =>
+    app.inject({ method: 'GET', url: `/v1/workspaces/${workspaceId}/entities${query}`, headers: headers() });
+  const remove = (workspaceId: number, id: number) =>
+    app.inject({ method: 'DELETE', url: `/v1/workspaces/${workspaceId}/entities/${id}`, headers: headers() });
+
+  it('creates an entity: 201 with id, workspaceId, trimmed name and an ISO creation time', async () => {
+    const res = await create(s.a.secondWorkspaceId, '  Acme SAS  ');
+    expect(res.statusCode).toBe(201);
+    const body = res.json();
+    expect(Object.keys(body).sort()).toEqual(['createdAt', 'id', 'name', 'workspaceId']);
+    expect(body).toMatchObject({ workspaceId: s.a.secondWorkspaceId, name: 'Acme SAS' });
+    expect(new Date(body.createdAt).toISOString()).toBe(body.createdAt);
+  });
+
+  it('lists a workspace entities as {items, total}, oldest first, paginated', async () => {
+    const workspace = s.a.secondWorkspaceId;
+    for (const name of ['E1', 'E2', 'E3']) await create(workspace, name);
+    const all = await list(workspace);
+    expect(all.statusCode).toBe(200);
+    const names = all.json().items.map((e: { name: string }) => e.name);
+    expect(names.slice(-3)).toEqual(['E1', 'E2', 'E3']);
+    expect(all.json().total).toBe(names.length);
+    const page = await list(workspace, '?page=2&size=2');
+    expect(page.json().items).toHaveLength(2);
+    expect(page.json().items[0].name).toBe(names[2]);
+    const desc = await list(workspace, '?asc=false');
+    expect(desc.json().items.map((e: { name: string }) => e.name)).toEqual([...names].reverse());
+  });
+
+  it('lists only the entities of the workspace in the path', async () => {
+    const items = (await list(s.a.mainWorkspaceId)).json().items as { workspaceId: number }[];
+    expect(items.every((e) => e.workspaceId === s.a.mainWorkspaceId)).toBe(true);
+  });
+
+  it('deletes an entity: 204, then 404 when deleted again', async () => {
+    const id = (await create(s.a.mainWorkspaceId, 'Short-lived')).json().id;
+    const first = await remove(s.a.mainWorkspaceId, id);
+    expect(first.statusCode).toBe(204);
+    expect(first.body).toBe('');
+    const again = await remove(s.a.mainWorkspaceId, id);
+    expect(again.statusCode).toBe(404);
+    expect(again.json().code).toBe('not_found');
+  });
+
+  it('answers 404 when the entity exists but under another workspace of the same tenant', async () => {
+    const res = await remove(s.a.secondWorkspaceId, entityOfMain);
+    expect(res.statusCode).toBe(404);
+    expect((await list(s.a.mainWorkspaceId)).json().items.map((e: { id: number }) => e.id)).toContain(
+      entityOfMain,
+    );
+  });
+
+  it('answers 404 for entities of a workspace that does not exist', async () => {
+    expect((await list(2_147_483_647)).statusCode).toBe(404);
+    expect((await create(2_147_483_647, 'x')).statusCode).toBe(404);
+    expect((await remove(2_147_483_647, 1)).statusCode).toBe(404);
+  });
+
+  it.each([
+    ['a missing name', {}],
+    ['an empty name', { name: '' }],
+    ['a blank name', { name: '   ' }],
+    ['a name over 200 characters', { name: 'x'.repeat(201) }],
+    ['a name with control characters', { name: 'a\u0000b' }],
+    ['an object as name', { name: { $ne: null } }],
+  ])('refuses %s with a 400 problem', async (_case, payload) => {
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${s.a.mainWorkspaceId}/entities`,
+      headers: headers(),
+      payload,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json().code).toBe('validation_failed');
+  });
+
+  it('drops fields it does not know: a body cannot move an entity to another tenant', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/workspaces/${s.a.mainWorkspaceId}/entities`,
+      headers: headers(),
+      payload: { name: 'Mass assignment', tenantId: s.b.tenantId, workspaceId: s.b.workspaceId, id: 1 },
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.json().workspaceId).toBe(s.a.mainWorkspaceId);
+    const other = await app.inject({
+      method: 'GET',
+      url: `/v1/workspaces/${s.b.workspaceId}/entities`,
+      headers: { 'x-api-key': s.orgKeyB.privateKey },
+    });
+    expect(other.json().total).toBe(0);
+  });
+
+  describe('common route checks', () => {
+    runCommonRouteTests({ app: () => app, foreignKey: () => s.orgKeyB.privateKey }, [
+      {
+        name: 'GET /v1/workspaces/{id}/entities',
+        method: 'GET',
+        url: () => `/v1/workspaces/${s.a.mainWorkspaceId}/entities`,
+        tenantResource: true,
+      },
+      {
+        name: 'POST /v1/workspaces/{id}/entities',
+        method: 'POST',
+        url: () => `/v1/workspaces/${s.a.mainWorkspaceId}/entities`,
+        payload: { name: 'intruder' },
+        tenantResource: true,
+      },
+      {
+        name: 'DELETE /v1/workspaces/{id}/entities/{entityId}',
+        method: 'DELETE',
+        url: () => `/v1/workspaces/${s.a.mainWorkspaceId}/entities/${entityOfMain}`,
+        tenantResource: true,
+      },
+    ]);
+  });
+});
