@@ -11,6 +11,7 @@ import { openApi } from './http/openapi.ts';
 import { rateLimits } from './http/rate-limit.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { transportRule } from './http/transport.ts';
+import { oauthRoutes } from './oauth/routes.ts';
 import { createServices, type ServiceOptions, type Services } from './services.ts';
 
 declare module 'fastify' {
@@ -74,5 +75,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(formbody);
   await openApi(app);
   apiRoutes(app);
+  await oauthRoutes(app, { pollMs: options.keyCache?.pollMs });
   return app;
 }

@@ -61,6 +61,28 @@ export interface Database {
   };
   /** Append-only change feed that every instance polls to drop cached credentials. */
   invalidations: { id: Generated<number>; api_key_id: number; created_at: number };
+  /** Access-token signing keys; the private JWK is stored encrypted with the server secret. */
+  signing_keys: {
+    id: Generated<number>;
+    kid: string;
+    alg: string;
+    /** Public JWK, JSON. */
+    public_jwk: string;
+    /** AES-256-GCM envelope of the private JWK (src/oauth/key-encryption.ts). */
+    private_jwk_encrypted: string;
+    /** 1 for the signing key, null once retired (unique: one active key at most). */
+    active: number | null;
+    created_at: number;
+    retired_at: number | null;
+  };
+  /** Revoked access tokens by `jti`, kept until they would have expired anyway. */
+  revoked_tokens: {
+    id: Generated<number>;
+    jti: string;
+    client_id: string;
+    expires_at: number;
+    created_at: number;
+  };
   audit_events: {
     id: Generated<number>;
     tenant_id: number | null;

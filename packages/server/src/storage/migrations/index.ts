@@ -1,7 +1,9 @@
 import * as core from './001-core.ts';
+import * as oauth from './002-oauth.ts';
 import type { Migration } from './helpers.ts';
 
 /** Every migration, in order. Names are stable: never rename one that has shipped. */
 export const migrations: Record<string, Migration> = {
   '001-core': core,
+  '002-oauth': oauth,
 };

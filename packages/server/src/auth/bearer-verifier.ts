@@ -1,0 +1,121 @@
+import { LRUCache } from 'lru-cache';
+import type { ApiKey, Principal } from '../domain/types.ts';
+import type { AccessTokenClaims } from '../oauth/access-token.ts';
+import { checkAccessToken } from '../oauth/access-token-verify.ts';
+import type { Denylist } from '../oauth/denylist.ts';
+import type { KeyRing } from '../oauth/key-ring.ts';
+import { API_SCOPE, hasScope } from '../oauth/scope.ts';
+import type { Services } from '../services.ts';
+import { findMembership, findUserById } from '../storage/repositories/users.ts';
+import type { BearerResult, BearerVerifier } from './bearer.ts';
+import { keyStatus } from './key-cache.ts';
+
+/** A user id in `sub`: a positive decimal integer, as access-token.ts writes it. */
+const USER_SUBJECT = /^[1-9][0-9]{0,14}$/;
+
+/**
+ * The principal behind verified claims, or null when the token's subject may no longer act.
+ * Client credentials (`sub` = the client's public key): the key's tenant and workspace, no user.
+ * User tokens (`sub` = user id): the user, with their current role, while they are a member of the tenant.
+ */
+export async function principalFromClaims(
+  services: Services,
+  claims: AccessTokenClaims,
+  key: ApiKey,
+): Promise<Principal | null> {
+  const base = {
+    authMethod: 'bearer' as const,
+    tenantId: claims.tenant_id,
+    workspaceId: claims.workspace_id,
+    apiKey: { id: key.id, publicKey: key.publicKey, label: key.label },
+    scope: claims.scope,
+  };
+  if (claims.sub === claims.client_id) return { ...base, user: null };
+  if (!USER_SUBJECT.test(claims.sub)) return null;
+  const userId = Number(claims.sub);
+  const [user, membership] = await Promise.all([
+    findUserById(services.db, userId),
+    findMembership(services.db, claims.tenant_id, userId),
+  ]);
+  if (!user || !membership) return null;
+  return { ...base, user: { ...user, role: membership.role, workspaceIds: membership.workspaceIds } };
+}
+
+/** Tenant isolation (DESIGN.md 3 rule 3): a token speaks for its key's tenant and, if any, its workspace. */
+function matchesKey(claims: AccessTokenClaims, key: ApiKey): boolean {
+  if (claims.tenant_id !== key.tenantId) return false;
+  if (key.workspaceId !== null && claims.workspace_id !== key.workspaceId) return false;
+  // A client-credentials token carries exactly its key's scope.
+  return claims.sub !== key.publicKey || claims.workspace_id === key.workspaceId;
+}
+
+interface VerifiedToken {
+  claims: AccessTokenClaims;
+  /** Resolved on first use; null: the subject may not act. */
+  principal?: Principal | null;
+}
+
+export type TokenState =
+  | { active: true; claims: AccessTokenClaims; key: ApiKey; principal: Principal }
+  | { active: false; reason: string };
+
+export interface BearerVerifierOptions {
+  /** Verified tokens kept per instance. */
+  max?: number;
+}
+
+/**
+ * `Authorization: Bearer` verification (DESIGN.md 2, hot path). A token's signature and claims are
+ * checked once per instance, then the token is remembered in an LRU until its `exp`. What can change
+ * during a token's life is checked on every request, from memory: the denylist of revoked tokens, and
+ * the status of the API key it was issued to (KeyCache, invalidated within a second on every instance),
+ * so that revoking a key refuses its tokens at once.
+ */
+export class JwtBearerVerifier implements BearerVerifier {
+  /** How many tokens went through the full cryptographic check (a cache miss each). */
+  coldChecks = 0;
+  private readonly verified: LRUCache<string, VerifiedToken>;
+
+  constructor(
+    private readonly services: Services,
+    private readonly ring: KeyRing,
+    private readonly denylist: Denylist,
+    options: BearerVerifierOptions = {},
+  ) {
+    this.verified = new LRUCache({ max: options.max ?? 100_000 });
+  }
+
+  async verify(token: string): Promise<BearerResult> {
+    const state = await this.inspect(token);
+    return state.active
+      ? { valid: true, principal: state.principal }
+      : { valid: false, reason: state.reason };
+  }
+
+  /** Everything the bearer check decides, with the claims (also the source of RFC 7662 introspection). */
+  async inspect(token: string, now = Date.now()): Promise<TokenState> {
+    let entry = this.verified.get(token);
+    if (!entry) {
+      this.coldChecks++;
+      const checked = await checkAccessToken(this.ring, token, { issuer: this.services.config.issuer, now });
+      if (!checked.ok) return { active: false, reason: checked.reason };
+      entry = { claims: checked.claims };
+      this.verified.set(token, entry, { ttl: checked.claims.exp * 1000 - now });
+    }
+    const { claims } = entry;
+    if (claims.exp * 1000 <= now) return { active: false, reason: 'the access token has expired' };
+    if (this.denylist.has(claims.jti)) return { active: false, reason: 'the access token was revoked' };
+    if (!hasScope(claims.scope, API_SCOPE)) {
+      return { active: false, reason: 'the access token lacks the api1 scope' };
+    }
+    const key = await this.services.keys.findClient(claims.client_id);
+    if (!key) return { active: false, reason: 'the API key of this token no longer exists' };
+    const failure = keyStatus(key, now);
+    if (failure) return { active: false, reason: `the API key of this token is ${failure}` };
+    if (!matchesKey(claims, key)) return { active: false, reason: 'the token does not match its API key' };
+    if (entry.principal === undefined)
+      entry.principal = await principalFromClaims(this.services, claims, key);
+    if (!entry.principal) return { active: false, reason: 'the subject of this token may no longer act' };
+    return { active: true, claims, key, principal: entry.principal };
+  }
+}

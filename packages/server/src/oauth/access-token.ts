@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import type { ApiKey } from '../domain/types.ts';
+import type { Services } from '../services.ts';
+import { signCompact } from './jws.ts';
+import { oauthOf } from './runtime.ts';
+
+/** The audience of every access token: the REST API (DESIGN.md 1). */
+export const API_AUDIENCE = 'api1';
+
+/** RFC 9068 2.1: the `typ` header of a JWT access token. */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+/** Claims of our access tokens (RFC 9068 2.2 plus `tenant_id` and `workspace_id`). */
+export interface AccessTokenClaims {
+  iss: string;
+  aud: string;
+  /** The user id (decimal string) for user tokens, the public key for client credentials. */
+  sub: string;
+  client_id: string;
+  scope: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  tenant_id: number;
+  workspace_id: number | null;
+}
+
+export interface AccessTokenInput {
+  client: ApiKey;
+  /** The signed-in user, or null for a client-credentials token. */
+  userId: number | null;
+  /** Already validated (scope.ts). */
+  scope: string;
+  /** The one workspace the token is limited to, or null for the whole organization. */
+  workspaceId: number | null;
+  /** Epoch ms; defaults to now. */
+  now?: number;
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  jti: string;
+  /** NumericDate (seconds). */
+  exp: number;
+  /** Lifetime in seconds, for `expires_in`. */
+  expiresIn: number;
+}
+
+/**
+ * Issues a signed JWT access token (RFC 9068) with the active signing key. Synchronous: one ECDSA
+ * signature, no I/O, so the token endpoint does nothing slower than hashing and signing (DESIGN.md 2).
+ */
+export function issueAccessToken(services: Services, input: AccessTokenInput): IssuedAccessToken {
+  const signer = oauthOf(services).keyRing.signer();
+  const iat = Math.floor((input.now ?? Date.now()) / 1000);
+  const expiresIn = services.config.accessTokenTtl;
+  // 128 random bits: unguessable and unique, so a revocation by jti hits exactly one token.
+  const jti = randomBytes(16).toString('base64url');
+  const claims: AccessTokenClaims = {
+    iss: services.config.issuer,
+    aud: API_AUDIENCE,
+    sub: input.userId === null ? input.client.publicKey : String(input.userId),
+    client_id: input.client.publicKey,
+    scope: input.scope,
+    iat,
+    exp: iat + expiresIn,
+    jti,
+    tenant_id: input.client.tenantId,
+    workspace_id: input.workspaceId,
+  };
+  const token = signCompact({ alg: signer.alg, typ: ACCESS_TOKEN_TYPE, kid: signer.kid }, claims, signer.key);
+  return { token, jti, exp: claims.exp, expiresIn };
+}

@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+import { ENDPOINTS } from './discovery.ts';
+import { oauthOf } from './runtime.ts';
+
+/**
+ * `GET /.well-known/openid-configuration/jwks` (RFC 7517): the public parts of the active key and of
+ * every retired key that may still have valid tokens. Short cache lifetime: after a rotation, resource
+ * servers must see the new key soon (clients also refetch on an unknown kid).
+ */
+export function jwksRoute(app: FastifyInstance): void {
+  app.get(ENDPOINTS.jwks, { schema: { hide: true } }, async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=60').type('application/jwk-set+json');
+    return oauthOf(app.services).keyRing.jwks();
+  });
+}

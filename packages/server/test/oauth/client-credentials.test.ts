@@ -1,0 +1,273 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createApiKey, revokeApiKey, rotateApiKey } from '../../src/domain/api-keys.ts';
+import { CLI_ACTOR } from '../../src/domain/audit.ts';
+import { type Seed, seed } from '../helpers/seed.ts';
+import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { basic, basicOf, decodePart, form, OAUTH_ENV, post, wait } from './oauth-helpers.ts';
+
+describeEachDialect('client credentials grant', (dialect) => {
+  let t: TestApp;
+  let app: FastifyInstance;
+  let s: Seed;
+  beforeAll(async () => {
+    t = await createTestApp(dialect, OAUTH_ENV);
+    app = t.app;
+    s = await seed(app.services.db);
+  });
+  afterAll(() => t.close());
+
+  const token = (payload: string, headers: Record<string, string> = {}) =>
+    post(app, '/connect/token', payload, headers);
+  const cc = (extra: Record<string, string> = {}) => form({ grant_type: 'client_credentials', ...extra });
+
+  it('issues exactly {access_token, expires_in, token_type, scope} with no-store (client_secret_basic)', async () => {
+    const res = await token(cc({ scope: 'api1' }), { authorization: basicOf(s.orgKeyA) });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers.pragma).toBe('no-cache');
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const body = res.json();
+    expect(Object.keys(body)).toEqual(['access_token', 'expires_in', 'token_type', 'scope']);
+    expect(body).toEqual({
+      access_token: expect.any(String),
+      expires_in: 3600,
+      token_type: 'Bearer',
+      scope: 'api1',
+    });
+  });
+
+  it('accepts client_secret_post', async () => {
+    const res = await token(
+      cc({ client_id: s.orgKeyA.key.publicKey, client_secret: s.orgKeyA.privateKey, scope: 'api1' }),
+    );
+    expect(res.statusCode).toBe(200);
+    expect(res.json().scope).toBe('api1');
+  });
+
+  it('issues an RFC 9068 access token with the DESIGN.md claims, signed ES256 with a kid', async () => {
+    const res = await token(cc(), { authorization: basicOf(s.workspaceKeyA) });
+    const jwt = res.json().access_token as string;
+    const header = decodePart(jwt, 0);
+    expect(header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: expect.any(String) });
+    const claims = decodePart(jwt, 1);
+    expect(claims).toEqual({
+      iss: app.services.config.issuer,
+      aud: 'api1',
+      sub: s.workspaceKeyA.key.publicKey,
+      client_id: s.workspaceKeyA.key.publicKey,
+      scope: 'api1',
+      iat: expect.any(Number),
+      exp: expect.any(Number),
+      jti: expect.any(String),
+      tenant_id: s.a.tenantId,
+      workspace_id: s.a.secondWorkspaceId,
+    });
+    expect((claims.exp as number) - (claims.iat as number)).toBe(3600);
+  });
+
+  it('gives api1 when no scope is requested (or an empty one)', async () => {
+    for (const payload of [cc(), cc({ scope: '' })]) {
+      const res = await token(payload, { authorization: basicOf(s.orgKeyA) });
+      expect(res.json().scope).toBe('api1');
+    }
+  });
+
+  it.each([
+    ['offline_access (no refresh token for this grant)', 'api1 offline_access'],
+    ['an unknown scope', 'api1 admin'],
+    ['only an unknown scope', 'openid'],
+    ['a malformed scope', 'api1 "x"'],
+    ['unicode', 'api1 ✓'],
+  ])('refuses %s with invalid_scope', async (_name, scope) => {
+    const res = await token(cc({ scope }), { authorization: basicOf(s.orgKeyA) });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBe('invalid_scope');
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+
+  it('decodes form-urlencoded Basic components (RFC 6749 2.3.1)', async () => {
+    // Every character percent-encoded is still the same client_id and secret.
+    const pct = (v: string) =>
+      [...v].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('');
+    const header = `Basic ${Buffer.from(`${pct(s.orgKeyA.key.publicKey)}:${pct(s.orgKeyA.privateKey)}`).toString('base64')}`;
+    expect((await token(cc(), { authorization: header })).statusCode).toBe(200);
+  });
+
+  it('answers invalid_client 401 with a Basic challenge for a wrong secret or an unknown client', async () => {
+    for (const authorization of [
+      basic(s.orgKeyA.key.publicKey, s.orgKeyB.privateKey),
+      basic(s.orgKeyB.key.publicKey.replace(/.$/, 'Z'), s.orgKeyB.privateKey),
+    ]) {
+      const res = await token(cc(), { authorization });
+      expect(res.statusCode).toBe(401);
+      expect(res.headers['www-authenticate']).toMatch(/^Basic /);
+      expect(res.json()).toMatchObject({ error: 'invalid_client' });
+    }
+    const post_ = await token(
+      cc({ client_id: s.orgKeyA.key.publicKey, client_secret: s.orgKeyB.privateKey }),
+    );
+    expect(post_.statusCode).toBe(401);
+    expect(post_.json().error).toBe('invalid_client');
+  });
+
+  it('answers invalid_client without any client authentication, or with a client_id alone', async () => {
+    for (const payload of [cc(), cc({ client_id: s.orgKeyA.key.publicKey })]) {
+      const res = await token(payload);
+      expect(res.statusCode).toBe(401);
+      expect(res.json().error).toBe('invalid_client');
+    }
+  });
+
+  it.each([
+    ['not base64', 'Basic !!!not-base64!!!'],
+    ['an empty Basic', 'Basic '],
+    ['another scheme', 'Bearer abc'],
+    ['no colon', `Basic ${Buffer.from('gpk_only').toString('base64')}`],
+    ['bad percent-encoding', `Basic ${Buffer.from('gpk_%zz:gsk_%').toString('base64')}`],
+    ['an empty client_id', `Basic ${Buffer.from(':secret').toString('base64')}`],
+    ['an empty secret', `Basic ${Buffer.from('gpk_abc:').toString('base64')}`],
+    ['invalid UTF-8', `Basic ${Buffer.from([0xff, 0xfe, 0x3a, 0xc3, 0x28]).toString('base64')}`],
+    ['unicode', `Basic ${Buffer.from('gpk_é💥:gsk_ÿ').toString('base64')}`],
+    ['an injection string', `Basic ${Buffer.from("gpk_' OR 1=1 --:x").toString('base64')}`],
+    ['a huge value', `Basic ${'A'.repeat(6000)}`],
+  ])(
+    'refuses a malformed Basic header (%s) with 401 invalid_client, never a 500',
+    async (_name, authorization) => {
+      const res = await token(cc(), { authorization });
+      expect(res.statusCode).toBe(401);
+      expect(res.json().error).toBe('invalid_client');
+      expect(res.headers['www-authenticate']).toMatch(/^Basic /);
+    },
+  );
+
+  it('refuses Basic and client_secret_post together with invalid_request (RFC 6749 2.3)', async () => {
+    const res = await token(cc({ client_id: s.orgKeyA.key.publicKey, client_secret: s.orgKeyA.privateKey }), {
+      authorization: basicOf(s.orgKeyA),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBe('invalid_request');
+  });
+
+  it('refuses a body client_id that differs from the Basic client_id', async () => {
+    const res = await token(cc({ client_id: s.orgKeyB.key.publicKey }), {
+      authorization: basicOf(s.orgKeyA),
+    });
+    expect(res.json().error).toBe('invalid_request');
+  });
+
+  it.each([
+    ['grant_type', 'grant_type=client_credentials&grant_type=client_credentials'],
+    ['scope', 'grant_type=client_credentials&scope=api1&scope=api1'],
+    ['an empty repeat', 'grant_type=client_credentials&scope=&scope=api1'],
+    ['client_secret', 'grant_type=client_credentials&client_secret=a&client_secret=b'],
+  ])('refuses a repeated parameter (%s) with invalid_request (RFC 6749 3.2)', async (_name, payload) => {
+    const res = await token(payload, { authorization: basicOf(s.orgKeyA) });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBe('invalid_request');
+  });
+
+  it('refuses a missing grant_type with invalid_request and an unknown one with unsupported_grant_type', async () => {
+    const missing = await token(form({ scope: 'api1' }), { authorization: basicOf(s.orgKeyA) });
+    expect(missing.json().error).toBe('invalid_request');
+    for (const grantType of [
+      'password',
+      'authorization_code_x',
+      'urn:ietf:params:oauth:grant-type:jwt-bearer',
+    ]) {
+      const res = await token(form({ grant_type: grantType }), { authorization: basicOf(s.orgKeyA) });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toBe('unsupported_grant_type');
+    }
+  });
+
+  it.each([
+    ['JSON', 'application/json', JSON.stringify({ grant_type: 'client_credentials' })],
+    ['text', 'text/plain', 'grant_type=client_credentials'],
+    ['multipart', 'multipart/form-data; boundary=x', '--x\r\n\r\n--x--'],
+  ])('refuses a %s body with invalid_request', async (_name, type, payload) => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/connect/token',
+      payload,
+      headers: { 'content-type': type, authorization: basicOf(s.orgKeyA) },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBe('invalid_request');
+  });
+
+  it('accepts a charset parameter on the form content type', async () => {
+    const res = await token(cc(), {
+      authorization: basicOf(s.orgKeyA),
+      'content-type': 'application/x-www-form-urlencoded; charset=UTF-8',
+    });
+    expect(res.statusCode).toBe(200);
+  });
+
+  it('refuses an oversized body with a 4xx OAuth error', async () => {
+    const res = await token(`${cc()}&padding=${'x'.repeat(30_000)}`, { authorization: basicOf(s.orgKeyA) });
+    expect(res.statusCode).toBeGreaterThanOrEqual(400);
+    expect(res.statusCode).toBeLessThan(500);
+    expect(res.json().error).toBe('invalid_request');
+  });
+
+  it('ignores unknown parameters and survives odd values (RFC 6749 3.2)', async () => {
+    const res = await token(`${cc()}&foo=%E2%9C%93&bar=%zz&%00=1`, { authorization: basicOf(s.orgKeyA) });
+    expect(res.statusCode).toBe(200);
+  });
+
+  it('still answers when an Origin header is present', async () => {
+    const res = await token(cc(), { authorization: basicOf(s.orgKeyA), origin: 'https://evil.example' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('refuses a revoked key', async () => {
+    const issued = await createApiKey(
+      app.services.db,
+      { tenantId: s.a.tenantId, label: 'to revoke' },
+      CLI_ACTOR,
+    );
+    expect((await token(cc(), { authorization: basicOf(issued) })).statusCode).toBe(200);
+    await revokeApiKey(app.services.db, issued.key.publicKey, CLI_ACTOR);
+    app.services.keys.invalidate(issued.key.id);
+    const res = await token(cc(), { authorization: basicOf(issued) });
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toEqual({ error: 'invalid_client', error_description: 'the API key is revoked' });
+  });
+
+  it('refuses an expired key', async () => {
+    const issued = await createApiKey(
+      app.services.db,
+      { tenantId: s.a.tenantId, label: 'short-lived', expiresInMs: 50 },
+      CLI_ACTOR,
+    );
+    await wait(80);
+    const res = await token(cc(), { authorization: basicOf(issued) });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error).toBe('invalid_client');
+  });
+
+  it("accepts a rotated key's old secret during its grace period only", async () => {
+    const issued = await createApiKey(
+      app.services.db,
+      { tenantId: s.a.tenantId, label: 'rotating' },
+      CLI_ACTOR,
+    );
+    const rotated = await rotateApiKey(app.services.db, issued.key.publicKey, 300, CLI_ACTOR);
+    app.services.keys.invalidate(issued.key.id);
+    expect((await token(cc(), { authorization: basicOf(issued) })).statusCode).toBe(200);
+    expect((await token(cc(), { authorization: basicOf(rotated) })).statusCode).toBe(200);
+    await wait(350);
+    const old = await token(cc(), { authorization: basicOf(issued) });
+    expect(old.statusCode).toBe(401);
+    expect(old.json().error).toBe('invalid_client');
+    expect((await token(cc(), { authorization: basicOf(rotated) })).statusCode).toBe(200);
+  });
+
+  it('never echoes the secret in an error', async () => {
+    const wrong = s.orgKeyB.privateKey;
+    const res = await token(cc({ client_id: s.orgKeyA.key.publicKey, client_secret: wrong }));
+    expect(res.body).not.toContain(wrong);
+  });
+});
