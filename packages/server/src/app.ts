@@ -6,6 +6,7 @@ import { apiRoutes } from './api/index.ts';
 import type { Config } from './config/config.ts';
 import { cors } from './http/cors.ts';
 import { installErrorHandler } from './http/error-handler.ts';
+import { inputGuard } from './http/input-guard.ts';
 import { metrics } from './http/metrics.ts';
 import { openApi } from './http/openapi.ts';
 import { rateLimits } from './http/rate-limit.ts';
@@ -69,6 +70,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   securityHeaders(app);
   // Cross-cutting rules, before any route: rate limits attach themselves to routes as they are added.
   transportRule(app);
+  inputGuard(app);
   metrics(app);
   await cors(app);
   await rateLimits(app);
