@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { apiRoutes } from './api/index.ts';
+import { consoleRoutes } from './console/routes.ts';
 import type { Config } from './config/config.ts';
 import { cors } from './http/cors.ts';
 import { installErrorHandler } from './http/error-handler.ts';
@@ -77,6 +78,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(formbody);
   await openApi(app);
   apiRoutes(app);
+  await consoleRoutes(app);
   await oauthRoutes(app, { pollMs: options.keyCache?.pollMs });
   return app;
 }

@@ -1,6 +1,7 @@
 import { keys } from './commands/keys.ts';
 import { migrateCommand, serve } from './commands/server.ts';
 import { init, tenants } from './commands/tenants.ts';
+import { users } from './commands/users.ts';
 import { workspaces } from './commands/workspaces.ts';
 import { createOutput, type Output, reportError, UsageError } from './output.ts';
 
@@ -14,6 +15,7 @@ export const COMMANDS: Record<string, Command> = {
   tenants,
   workspaces,
   keys,
+  users,
 };
 
 const HELP = `gatehouse: API authentication server
@@ -26,6 +28,7 @@ usage: gatehouse <command> [options] [--json]
   tenants create  add an organization with its owner
   workspaces create
   keys create|list|revoke|rotate
+  users create    add a user (or an existing account) to an organization with a role
 
 Settings come from GATEHOUSE_* environment variables (see README).`;
 

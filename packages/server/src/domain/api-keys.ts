@@ -15,6 +15,7 @@ import { findWorkspace } from '../storage/repositories/workspaces.ts';
 import { type Db, inTransaction } from '../storage/transaction.ts';
 import type { Actor } from './audit.ts';
 import { generatePrivateKey, generatePublicKey, hashSecret } from './key-format.ts';
+import { endGrantsOfKey } from './refresh-tokens.ts';
 import type { ApiKey } from './types.ts';
 import { checkLabel, checkOrigin, checkRedirectUri } from './validation.ts';
 
@@ -113,6 +114,7 @@ export async function revokeApiKey(db: Db, publicKey: string, by: Actor, tenantI
   const now = Date.now();
   await inTransaction(db, async (trx) => {
     await markRevoked(trx, key.id, now);
+    await endGrantsOfKey(trx, key.id, now);
     await insertInvalidation(trx, key.id, now);
     await insertAuditEvent(
       trx,

@@ -7,6 +7,7 @@ import { checkAccessToken } from './access-token-verify.ts';
 import { authenticateClient } from './client-auth.ts';
 import { formParams } from './form-body.ts';
 import { oauthOf } from './runtime.ts';
+import { revokeRefreshToken } from './token/refresh-token.ts';
 
 export interface RevocationContext {
   token: string;
@@ -39,7 +40,7 @@ export const revokeAccessToken: TokenRevoker = async ({ token, client, services 
 };
 
 /** Token kinds that can be revoked, tried in order (the refresh-token revoker joins this list). */
-export const REVOKERS: TokenRevoker[] = [revokeAccessToken];
+export const REVOKERS: TokenRevoker[] = [revokeRefreshToken, revokeAccessToken];
 
 /**
  * `POST /connect/revocation` (RFC 7009): client-authenticated; answers 200 whether or not the token

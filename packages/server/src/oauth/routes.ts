@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { JwtBearerVerifier } from '../auth/bearer-verifier.ts';
 import { Denylist } from './denylist.ts';
 import { discoveryRoutes } from './discovery.ts';
+import { authorizeRoutes } from './authorize.ts';
 import { acceptOnlyForms } from './form-body.ts';
 import { introspectionRoute } from './introspection.ts';
 import { jwksRoute } from './jwks.ts';
@@ -36,6 +37,8 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthOptions = 
   });
 
   discoveryRoutes(app);
+  // Outside the form-only scope below: the authorization endpoint answers pages and redirects, not JSON.
+  authorizeRoutes(app);
   jwksRoute(app);
   // Encapsulated: the form-only body parsing applies to /connect/* and nowhere else.
   await app.register(connectEndpoints);

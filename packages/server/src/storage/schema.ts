@@ -83,6 +83,55 @@ export interface Database {
     expires_at: number;
     created_at: number;
   };
+  /** Browser sessions of the sign-in pages; the cookie holds the token, the table its sha256. */
+  sessions: {
+    id: Generated<number>;
+    token_hash: string;
+    user_id: number;
+    /** When the user last typed their password (`prompt=login` asks for a fresh one). */
+    authenticated_at: number;
+    created_at: number;
+    expires_at: number;
+  };
+  /** Remembered consent of a user to an API key (OAuth client), for a space-separated scope. */
+  consents: { id: Generated<number>; user_id: number; api_key_id: number; scope: string; created_at: number };
+  /** Authorization codes, stored as sha256; `family_id` names the grant a code was exchanged for. */
+  authorization_codes: {
+    id: Generated<number>;
+    code_hash: string;
+    api_key_id: number;
+    user_id: number;
+    redirect_uri: string;
+    scope: string;
+    /** PKCE S256 challenge, or null when the client sent none. */
+    code_challenge: string | null;
+    created_at: number;
+    expires_at: number;
+    consumed_at: number | null;
+    family_id: string | null;
+  };
+  /** Refresh tokens, stored as sha256; one family per grant, each use rotates to a child. */
+  refresh_tokens: {
+    id: Generated<number>;
+    token_hash: string;
+    family_id: string;
+    parent_id: number | null;
+    api_key_id: number;
+    user_id: number;
+    scope: string;
+    created_at: number;
+    expires_at: number;
+    rotated_at: number | null;
+    revoked_at: number | null;
+  };
+  /** Access tokens issued from a grant, so that revoking the grant can deny their `jti`s. */
+  grant_access_tokens: {
+    family_id: string;
+    jti: string;
+    api_key_id: number;
+    user_id: number;
+    expires_at: number;
+  };
   audit_events: {
     id: Generated<number>;
     tenant_id: number | null;

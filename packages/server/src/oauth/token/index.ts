@@ -6,7 +6,9 @@ import { limitClient } from '../../http/rate-limit.ts';
 import type { Services } from '../../services.ts';
 import { authenticateClient } from '../client-auth.ts';
 import { type FormParams, formParams } from '../form-body.ts';
+import { authorizationCode } from './authorization-code.ts';
 import { clientCredentials } from './client-credentials.ts';
+import { refreshToken } from './refresh-token.ts';
 
 /** RFC 6749 5.1 successful token response, fields in the order DESIGN.md 1 shows. */
 export interface TokenResponse {
@@ -32,7 +34,11 @@ export type GrantHandler = (context: GrantContext) => Promise<TokenResponse>;
  * The token endpoint's grants, by `grant_type`. Discovery's `grant_types_supported` is derived from
  * this map, so registering a grant here is all it takes to implement and advertise it.
  */
-export const GRANTS = new Map<string, GrantHandler>([['client_credentials', clientCredentials]]);
+export const GRANTS = new Map<string, GrantHandler>([
+  ['client_credentials', clientCredentials],
+  ['authorization_code', authorizationCode],
+  ['refresh_token', refreshToken],
+]);
 
 /** RFC 6749 5.1: responses with tokens MUST NOT be cached. */
 function noStore(reply: FastifyReply): void {

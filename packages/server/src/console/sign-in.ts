@@ -1,0 +1,170 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { keyStatus } from '../auth/key-cache.ts';
+import { endSession, startSession } from '../domain/sessions.ts';
+import type { ApiKey } from '../domain/types.ts';
+import { accessThroughKey, checkCredentials } from '../domain/users.ts';
+import { insertAuditEvent } from '../storage/repositories/audit.ts';
+import { findTenant } from '../storage/repositories/tenants.ts';
+import { CSRF_FIELD, checkCsrf, csrfFailure, csrfToken, formFields } from './csrf.ts';
+import { html, type SafeHtml } from './html.ts';
+import { sendErrorPage, sendPage } from './layout.ts';
+import type { LoginThrottle } from './login-throttle.ts';
+import { readSessionCookie, setSessionCookie } from './session-cookie.ts';
+
+export type SignInReason = 'not_member' | 'signed_out';
+
+const NOTICES: Record<SignInReason, string> = {
+  not_member:
+    'The account you are signed in with is not a member of the organization of this application. Sign in with another account.',
+  signed_out: 'You are signed out.',
+};
+
+/** Where the sign-in page sends the browser once signed in: our own authorization endpoint or console only. */
+export function safeReturnTo(value: unknown): string {
+  // Only these two prefixes, matched literally: `//evil.example`, `/\evil`, `https://...` and anything
+  // else fall back to the console, so that the parameter is no open redirect (DESIGN.md 3 rule 4).
+  if (typeof value === 'string' && value.startsWith('/connect/authorize?') && !/[\\\s]/.test(value))
+    return value;
+  return '/console';
+}
+
+export function signInPath(returnTo: string, reason?: SignInReason): string {
+  const query = new URLSearchParams({ return_to: returnTo });
+  if (reason) query.set('reason', reason);
+  return `/console/sign-in?${query.toString()}`;
+}
+
+/** The application the sign-in is for, read from the authorization request it will return to. */
+async function clientOf(request: FastifyRequest, returnTo: string): Promise<ApiKey | undefined> {
+  if (!returnTo.startsWith('/connect/authorize?')) return undefined;
+  const clientId = new URLSearchParams(returnTo.slice(returnTo.indexOf('?') + 1)).get('client_id');
+  const client = clientId ? await request.server.services.keys.findClient(clientId) : undefined;
+  return client && keyStatus(client, Date.now()) === null ? client : undefined;
+}
+
+interface SignInView {
+  email: string;
+  returnTo: string;
+  csrfToken: string;
+  error?: string | undefined;
+  notice?: string | undefined;
+  context?: { app: string; organization: string } | undefined;
+}
+
+export function signInPage(view: SignInView): SafeHtml {
+  return html`<h1>Sign in</h1>
+${view.context ? html`<p class="lead">to continue to <strong>${view.context.app}</strong> (${view.context.organization})</p>` : ''}
+${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
+${view.error ? html`<p class="error" role="alert" id="sign-in-error">${view.error}</p>` : ''}
+<form method="post" action="/console/sign-in">
+<input type="hidden" name="${CSRF_FIELD}" value="${view.csrfToken}">
+<input type="hidden" name="return_to" value="${view.returnTo}">
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="username" required maxlength="254" value="${view.email}"${view.error ? html` aria-describedby="sign-in-error"` : ''}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
+<div class="actions"><button type="submit" class="primary">Sign in</button></div>
+</form>`;
+}
+
+async function render(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  view: Omit<SignInView, 'csrfToken' | 'context'>,
+  status = 200,
+): Promise<FastifyReply> {
+  const client = await clientOf(request, view.returnTo);
+  const tenant = client && (await findTenant(request.server.services.db, client.tenantId));
+  const context = client && tenant ? { app: client.label, organization: tenant.label } : undefined;
+  const body = signInPage({ ...view, context, csrfToken: csrfToken(request, reply) });
+  return sendPage(reply, { status, title: 'Sign in', body });
+}
+
+function field(body: Record<string, unknown>, name: string): string {
+  const value = body[name];
+  return typeof value === 'string' ? value : '';
+}
+
+/** `GET|POST /console/sign-in`: the email and password form (DESIGN.md 3 rule 8). */
+export function signInRoutes(app: FastifyInstance, throttle: LoginThrottle): void {
+  app.get<{ Querystring: Record<string, unknown> }>(
+    '/console/sign-in',
+    { schema: { hide: true } },
+    (request, reply) => {
+      const reason = request.query.reason;
+      const notice = reason === 'not_member' || reason === 'signed_out' ? NOTICES[reason] : undefined;
+      return render(request, reply, { email: '', returnTo: safeReturnTo(request.query.return_to), notice });
+    },
+  );
+
+  app.post('/console/sign-in', { schema: { hide: true } }, async (request, reply) => {
+    const body = formFields(request.body);
+    if (!checkCsrf(request, body[CSRF_FIELD])) return csrfFailure(reply);
+    const email = field(body, 'email').trim().slice(0, 254);
+    const password = field(body, 'password').slice(0, 1024);
+    const returnTo = safeReturnTo(body.return_to);
+    const retryAfter = throttle.retryAfter(email, request.ip);
+    if (retryAfter > 0) {
+      return sendErrorPage(
+        reply,
+        429,
+        'Too many attempts',
+        `Too many failed sign-ins. Try again in ${Math.ceil(retryAfter / 60)} minutes.`,
+        { 'retry-after': String(retryAfter) },
+      );
+    }
+    const client = await clientOf(request, returnTo);
+    const { db } = request.server.services;
+    const result =
+      email && password
+        ? await checkCredentials(db, email, password)
+        : ({ ok: false, userId: null } as const);
+    if (!result.ok) {
+      throttle.recordFailure(email, request.ip);
+      // The email is not recorded for an unknown account: people type their password into it.
+      await insertAuditEvent(
+        db,
+        {
+          tenantId: client?.tenantId ?? null,
+          actor: 'anonymous',
+          action: 'login.failed',
+          target: result.userId === null ? null : `user:${result.userId}`,
+          ip: request.ip,
+          details: { reason: result.userId === null ? 'unknown_account' : 'wrong_password' },
+        },
+        Date.now(),
+      );
+      // One answer for an unknown account and a wrong password (DESIGN.md 3 rule 8).
+      return render(request, reply, { email, returnTo, error: 'Incorrect email or password.' }, 400);
+    }
+    throttle.recordSuccess(email);
+    // Authenticated, but for an application of an organization the user is not a member of: refused
+    // with a clear message, since only someone who knows the password can get this far (no oracle).
+    if (client && !(await accessThroughKey(db, client, result.user.id))) {
+      await insertAuditEvent(
+        db,
+        {
+          tenantId: client.tenantId,
+          actor: `user:${result.user.id}`,
+          action: 'login.refused',
+          target: client.publicKey,
+          ip: request.ip,
+          details: { reason: 'not_member' },
+        },
+        Date.now(),
+      );
+      return render(
+        request,
+        reply,
+        { email, returnTo, error: 'This account is not a member of the organization of this application.' },
+        403,
+      );
+    }
+    // A new session on every sign-in (no fixation); the one it replaces ends now.
+    const previous = readSessionCookie(request);
+    if (previous) await endSession(db, previous);
+    const { token } = await startSession(db, result.user.id);
+    setSessionCookie(reply, token);
+    return reply.redirect(returnTo, 303);
+  });
+}

@@ -1,0 +1,195 @@
+import { insertAuditEvent } from '../storage/repositories/audit.ts';
+import { deleteStaleCodes } from '../storage/repositories/authorization-codes.ts';
+import { deleteConsentsOfKey } from '../storage/repositories/consents.ts';
+import {
+  findRefreshTokenByHash,
+  insertGrantAccessToken,
+  insertRefreshToken,
+  listLiveGrantAccessTokens,
+  markRotated,
+  pruneGrants,
+  type RefreshTokenRecord,
+  revokeFamilies,
+  revokeRefreshTokensOf,
+} from '../storage/repositories/refresh-tokens.ts';
+import { insertRevokedToken } from '../storage/repositories/revoked-tokens.ts';
+import { type Db, inTransaction } from '../storage/transaction.ts';
+import { hashToken, randomToken } from './opaque-tokens.ts';
+import type { ApiKey } from './types.ts';
+
+/** Refresh tokens are opaque: `grt_` and 256 random bits. */
+export const REFRESH_TOKEN_PATTERN = /^grt_[A-Za-z0-9_-]{43}$/;
+
+export function newRefreshToken(): { token: string; hash: string } {
+  const token = randomToken('grt_');
+  return { token, hash: hashToken(token) };
+}
+
+/** The stored record of a refresh token, if the string has the shape of one and is known. */
+export async function findRefreshToken(db: Db, token: string): Promise<RefreshTokenRecord | undefined> {
+  if (!REFRESH_TOKEN_PATTERN.test(token)) return undefined;
+  return findRefreshTokenByHash(db, hashToken(token));
+}
+
+/**
+ * Revokes whole grants: every refresh token of the families, and the still-valid access tokens
+ * issued from them go to the denylist (RFC 7009 2.1, RFC 9700 4.14.2). Call inside a transaction.
+ */
+export async function revokeFamiliesWithTokens(
+  trx: Db,
+  familyIds: string[],
+  clientId: string,
+  now: number,
+): Promise<void> {
+  await revokeFamilies(trx, familyIds, now);
+  for (const token of await listLiveGrantAccessTokens(trx, { familyIds }, now)) {
+    await insertRevokedToken(trx, { jti: token.jti, clientId, expiresAt: token.expiresAt }, now);
+  }
+}
+
+/** Revokes everything a user granted to a key: refresh tokens and live access tokens. In a transaction. */
+export async function revokeUserGrants(trx: Db, key: ApiKey, userId: number, now: number): Promise<void> {
+  await revokeRefreshTokensOf(trx, key.id, userId, now);
+  for (const token of await listLiveGrantAccessTokens(trx, { apiKeyId: key.id, userId }, now)) {
+    await insertRevokedToken(
+      trx,
+      { jti: token.jti, clientId: key.publicKey, expiresAt: token.expiresAt },
+      now,
+    );
+  }
+}
+
+/**
+ * What revoking a key ends on the user side: its consents are forgotten and its refresh tokens die
+ * (its access tokens already fail the key-status check). Called in the key's revocation transaction.
+ */
+export async function endGrantsOfKey(trx: Db, apiKeyId: number, now: number): Promise<void> {
+  await deleteConsentsOfKey(trx, apiKeyId);
+  await revokeRefreshTokensOf(trx, apiKeyId, null, now);
+}
+
+/**
+ * RFC 7009 revocation of a refresh token presented by `client`: its whole grant is revoked, with the
+ * access tokens issued from it. A token of another client is left alone (2.1: the server verifies the
+ * token was issued to the requester); the caller answers 200 in every case.
+ * @returns true when the string was a refresh token of this client.
+ */
+export async function revokeRefreshTokenOf(
+  db: Db,
+  token: string,
+  client: ApiKey,
+  ip: string | null,
+): Promise<boolean> {
+  const record = await findRefreshToken(db, token);
+  if (!record || record.apiKeyId !== client.id) return false;
+  const now = Date.now();
+  await inTransaction(db, async (trx) => {
+    await revokeFamiliesWithTokens(trx, [record.familyId], client.publicKey, now);
+    await insertAuditEvent(
+      trx,
+      {
+        tenantId: client.tenantId,
+        actor: `key:${client.publicKey}`,
+        ip,
+        action: 'refresh_token.revoked',
+        target: `user:${record.userId}`,
+        details: { family: record.familyId },
+      },
+      now,
+    );
+  });
+  return true;
+}
+
+/**
+ * Deletes what no longer matters: expired refresh tokens and access-token records, and codes old
+ * enough that a replay could no longer revoke anything alive.
+ */
+export async function pruneGrantRecords(db: Db, refreshTtlMs: number, now = Date.now()): Promise<void> {
+  await pruneGrants(db, now);
+  await deleteStaleCodes(db, now - refreshTtlMs);
+}
+
+/** The tokens one exchange or refresh issues, recorded together in one transaction. */
+export interface IssuedGrant {
+  familyId: string;
+  apiKeyId: number;
+  userId: number;
+  /** The grant's scope, which every refresh token of the family keeps. */
+  scope: string;
+  accessToken: { jti: string; expiresAt: number };
+  refreshToken: { hash: string; expiresAt: number; parentId: number | null } | null;
+}
+
+/** Records an issued access token (by jti) and refresh token of a grant. Call inside a transaction. */
+export async function recordIssuedTokens(trx: Db, grant: IssuedGrant, now: number): Promise<void> {
+  await insertGrantAccessToken(trx, {
+    familyId: grant.familyId,
+    jti: grant.accessToken.jti,
+    apiKeyId: grant.apiKeyId,
+    userId: grant.userId,
+    expiresAt: grant.accessToken.expiresAt,
+  });
+  if (grant.refreshToken) {
+    await insertRefreshToken(
+      trx,
+      {
+        tokenHash: grant.refreshToken.hash,
+        familyId: grant.familyId,
+        parentId: grant.refreshToken.parentId,
+        apiKeyId: grant.apiKeyId,
+        userId: grant.userId,
+        scope: grant.scope,
+        expiresAt: grant.refreshToken.expiresAt,
+      },
+      now,
+    );
+  }
+}
+
+/**
+ * Rotates a refresh token (RFC 9700 4.14.2): the presented one is marked used and its child recorded,
+ * all in one transaction. Of two concurrent uses of the same token only one wins.
+ * @returns false when the token had already been rotated or revoked in the meantime.
+ */
+export async function rotateRefreshToken(
+  db: Db,
+  record: RefreshTokenRecord,
+  grant: IssuedGrant,
+  now = Date.now(),
+): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
+    if (!(await markRotated(trx, record.id, now))) return false;
+    await recordIssuedTokens(trx, grant, now);
+    return true;
+  });
+}
+
+/**
+ * A refresh token presented again after its rotation: either the client or an attacker holds a copy,
+ * and the server cannot tell which, so the whole family dies, with its live access tokens
+ * (DESIGN.md 3 rule 6, RFC 9700 4.14.2), and the event is audited.
+ */
+export async function revokeReusedFamily(
+  db: Db,
+  record: RefreshTokenRecord,
+  client: ApiKey,
+  ip: string | null,
+): Promise<void> {
+  const now = Date.now();
+  await inTransaction(db, async (trx) => {
+    await revokeFamiliesWithTokens(trx, [record.familyId], client.publicKey, now);
+    await insertAuditEvent(
+      trx,
+      {
+        tenantId: client.tenantId,
+        actor: `key:${client.publicKey}`,
+        ip,
+        action: 'refresh_token.reused',
+        target: `user:${record.userId}`,
+        details: { family: record.familyId },
+      },
+      now,
+    );
+  });
+}

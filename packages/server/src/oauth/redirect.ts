@@ -1,0 +1,29 @@
+/**
+ * The URL the browser is sent back to: the registered redirect URI (its own query kept, RFC 6749
+ * 3.1.2) with the response parameters added, and always `iss` (RFC 9207 2), so that a client talking
+ * to several servers can tell which one answered and a mix-up attack fails.
+ * Only ever called with a redirect URI that matched a registered one byte for byte (DESIGN.md 3 rule 4).
+ */
+export function redirectUrl(
+  redirectUri: string,
+  issuer: string,
+  params: Record<string, string | null | undefined>,
+): string {
+  const url = new URL(redirectUri);
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== null && value !== undefined) url.searchParams.append(name, value);
+  }
+  url.searchParams.append('iss', issuer);
+  return url.href;
+}
+
+/** An RFC 6749 4.1.2.1 error response, with the client's `state` echoed when it sent one. */
+export function errorRedirectUrl(
+  redirectUri: string,
+  issuer: string,
+  error: string,
+  description: string,
+  state: string | null,
+): string {
+  return redirectUrl(redirectUri, issuer, { error, error_description: description, state });
+}

@@ -1,0 +1,54 @@
+import {
+  findRefreshToken,
+  REFRESH_TOKEN_PATTERN,
+  revokeRefreshTokenOf,
+  revokeReusedFamily,
+  rotateRefreshToken,
+} from '../../domain/refresh-tokens.ts';
+import { OAuthError } from '../../errors/errors.ts';
+import type { TokenRevoker } from '../revocation.ts';
+import { resolveScope, SCOPES } from '../scope.ts';
+import type { GrantHandler } from './index.ts';
+import { invalidGrant, issueUserTokens } from './user-grant.ts';
+
+/**
+ * RFC 6749 6, refresh token: opaque, this client's, unexpired, unrevoked and unused. Every use
+ * rotates it (a new token, sliding lifetime); presenting one that was already rotated revokes the
+ * whole family (DESIGN.md 3 rule 6). A narrower `scope` may be asked for the access token only.
+ */
+export const refreshToken: GrantHandler = async ({ request, params, client, services }) => {
+  const token = params.get('refresh_token');
+  if (token === undefined) throw new OAuthError('invalid_request', 'refresh_token is required');
+  const record = await findRefreshToken(services.db, token);
+  if (!record) throw invalidGrant('the refresh token is invalid');
+  if (record.apiKeyId !== client.id) throw invalidGrant('the refresh token was issued to another client');
+  if (record.revokedAt !== null) throw invalidGrant('the refresh token was revoked');
+  if (record.rotatedAt !== null) {
+    await revokeReusedFamily(services.db, record, client, request.ip);
+    throw invalidGrant('the refresh token was already used; its whole family is revoked');
+  }
+  if (record.expiresAt <= Date.now()) throw invalidGrant('the refresh token has expired');
+  const granted = SCOPES.filter((s) => record.scope.split(' ').includes(s));
+  const accessScope = resolveScope(params.get('scope') ?? record.scope, granted);
+  const tokens = await issueUserTokens(services, {
+    client,
+    userId: record.userId,
+    familyId: record.familyId,
+    grantScope: record.scope,
+    accessScope,
+    parentId: record.id,
+  });
+  if (!(await rotateRefreshToken(services.db, record, tokens.grant))) {
+    // Used (or revoked) concurrently: as good as a reuse.
+    await revokeReusedFamily(services.db, record, client, request.ip);
+    throw invalidGrant('the refresh token was already used; its whole family is revoked');
+  }
+  return tokens.response;
+};
+
+/** RFC 7009 for refresh tokens: revokes the grant, with the access tokens issued from it (2.1). */
+export const revokeRefreshToken: TokenRevoker = async ({ token, client, services }) => {
+  if (!REFRESH_TOKEN_PATTERN.test(token)) return false;
+  await revokeRefreshTokenOf(services.db, token, client, null);
+  return true;
+};

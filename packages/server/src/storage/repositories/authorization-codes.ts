@@ -1,0 +1,91 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../schema.ts';
+
+export interface CodeRecord {
+  id: number;
+  apiKeyId: number;
+  userId: number;
+  redirectUri: string;
+  scope: string;
+  codeChallenge: string | null;
+  expiresAt: number;
+  consumedAt: number | null;
+  familyId: string | null;
+}
+
+export async function insertCode(
+  db: Kysely<Database>,
+  code: {
+    codeHash: string;
+    apiKeyId: number;
+    userId: number;
+    redirectUri: string;
+    scope: string;
+    codeChallenge: string | null;
+    expiresAt: number;
+  },
+  now: number,
+): Promise<void> {
+  await db
+    .insertInto('authorization_codes')
+    .values({
+      code_hash: code.codeHash,
+      api_key_id: code.apiKeyId,
+      user_id: code.userId,
+      redirect_uri: code.redirectUri,
+      scope: code.scope,
+      code_challenge: code.codeChallenge,
+      created_at: now,
+      expires_at: code.expiresAt,
+    })
+    .execute();
+}
+
+/** A code by its hash, consumed or not (a consumed one is how a replay is recognized). */
+export async function findCodeByHash(
+  db: Kysely<Database>,
+  codeHash: string,
+): Promise<CodeRecord | undefined> {
+  const row = await db
+    .selectFrom('authorization_codes')
+    .selectAll()
+    .where('code_hash', '=', codeHash)
+    .executeTakeFirst();
+  return (
+    row && {
+      id: row.id,
+      apiKeyId: row.api_key_id,
+      userId: row.user_id,
+      redirectUri: row.redirect_uri,
+      scope: row.scope,
+      codeChallenge: row.code_challenge,
+      expiresAt: row.expires_at,
+      consumedAt: row.consumed_at,
+      familyId: row.family_id,
+    }
+  );
+}
+
+/**
+ * Marks a code used, once: the `consumed_at is null` condition makes two concurrent exchanges
+ * of the same code race for one row, and only one of them wins (returns true).
+ */
+export async function consumeCode(
+  db: Kysely<Database>,
+  id: number,
+  familyId: string,
+  now: number,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('authorization_codes')
+    .set({ consumed_at: now, family_id: familyId })
+    .where('id', '=', id)
+    .where('consumed_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Deletes codes that expired before `before` and were never used; used ones stay to detect replays. */
+export async function deleteStaleCodes(db: Kysely<Database>, before: number): Promise<void> {
+  await db.deleteFrom('authorization_codes').where('expires_at', '<=', before).execute();
+}
