@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { JwtBearerVerifier } from '../auth/bearer-verifier.ts';
+import { authorizeRoutes } from './authorize.ts';
 import { Denylist } from './denylist.ts';
 import { discoveryRoutes } from './discovery.ts';
-import { authorizeRoutes } from './authorize.ts';
 import { acceptOnlyForms } from './form-body.ts';
 import { introspectionRoute } from './introspection.ts';
 import { jwksRoute } from './jwks.ts';

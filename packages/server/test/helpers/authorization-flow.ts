@@ -23,8 +23,15 @@ export class CookieJar {
   }
 }
 
-const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#96;': '`' };
-const unescape = (text: string) => text.replace(/&(amp|lt|gt|quot|#39|#96);/g, (e) => ENTITIES[e] ?? e);
+const ENTITIES: Record<string, string> = {
+  '&amp;': '&',
+  '&lt;': '<',
+  '&gt;': '>',
+  '&quot;': '"',
+  '&#39;': "'",
+  '&#96;': '`',
+};
+const decodeEntities = (text: string) => text.replace(/&(amp|lt|gt|quot|#39|#96);/g, (e) => ENTITIES[e] ?? e);
 
 /** The hidden fields of the first form on a page whose action is `action`. */
 export function hiddenFields(page: string, action: string): Record<string, string> {
@@ -33,7 +40,7 @@ export function hiddenFields(page: string, action: string): Record<string, strin
   const form = page.slice(start, page.indexOf('</form>', start));
   const fields: Record<string, string> = {};
   for (const m of form.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)) {
-    fields[unescape(m[1] ?? '')] = unescape(m[2] ?? '');
+    fields[decodeEntities(m[1] ?? '')] = decodeEntities(m[2] ?? '');
   }
   return fields;
 }
@@ -103,7 +110,10 @@ export class Browser {
       res = await this.get(res.headers.location as string);
     }
     if (res.statusCode === 200 && res.body.includes('action="/console/consent"')) {
-      res = await this.post('/console/consent', { ...hiddenFields(res.body, '/console/consent'), decision: 'allow' });
+      res = await this.post('/console/consent', {
+        ...hiddenFields(res.body, '/console/consent'),
+        decision: 'allow',
+      });
     }
     const location = res.statusCode === 303 && res.headers.location ? new URL(res.headers.location) : null;
     return { res, location };
