@@ -163,6 +163,17 @@ describeEachDialect('bad input', (dialect) => {
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
+  it('refuses a NUL in an OAuth form parameter with invalid_request, never a 500', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/connect/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'grant_type=client_credentials&scope=api1%00&client_id=x%00',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBe('invalid_request');
+  });
+
   it('gives every error a distinct requestId, chosen by the server', async () => {
     const ids = new Set<string>();
     for (let i = 0; i < 3; i++) {

@@ -12,10 +12,14 @@ function unstorable(value: unknown): string | null {
   return null;
 }
 
-/** Checks the top level of an object and the items of its arrays; schemas bound anything deeper. */
+/**
+ * Checks the top level of an object (or of the Map the OAuth form parser produces) and the items of
+ * its arrays; schemas bound anything deeper.
+ */
 function firstProblem(part: string, data: unknown): string | null {
   if (data === null || typeof data !== 'object') return null;
-  for (const [name, value] of Object.entries(data)) {
+  const entries = data instanceof Map ? data.entries() : Object.entries(data);
+  for (const [name, value] of entries) {
     const values: unknown[] = Array.isArray(value) ? value : [value];
     for (const item of values) {
       const problem = unstorable(item);
