@@ -1,5 +1,6 @@
 import { keys } from './commands/keys.ts';
 import { migrateCommand, serve } from './commands/server.ts';
+import { signingKeys } from './commands/signing-keys.ts';
 import { init, tenants } from './commands/tenants.ts';
 import { users } from './commands/users.ts';
 import { workspaces } from './commands/workspaces.ts';
@@ -15,6 +16,7 @@ export const COMMANDS: Record<string, Command> = {
   tenants,
   workspaces,
   keys,
+  'signing-keys': signingKeys,
   users,
 };
 
@@ -28,6 +30,7 @@ usage: gatehouse <command> [options] [--json]
   tenants create  add an organization with its owner
   workspaces create
   keys create|list|revoke|rotate
+  signing-keys list|rotate
   users create    add a user (or an existing account) to an organization with a role
 
 Settings come from GATEHOUSE_* environment variables (see README).`;

@@ -1,5 +1,10 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { listSigningKeys, type StoredSigningKey } from '../storage/repositories/signing-keys.ts';
+import { LRUCache } from 'lru-cache';
+import {
+  findSigningKey,
+  listSigningKeys,
+  type StoredSigningKey,
+} from '../storage/repositories/signing-keys.ts';
 import type { Db } from '../storage/transaction.ts';
 import { isSigningAlgorithm, type SigningAlgorithm } from './jws.ts';
 import { open } from './key-encryption.ts';
@@ -25,8 +30,8 @@ export interface KeyRingOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Minimum time between two reloads caused by tokens with an unknown kid (a flood must not hit the DB). */
-const UNKNOWN_KID_RELOAD_MS = 1000;
+/** Our kids are RFC 7638 thumbprints (43 characters); anything much longer is not worth a lookup. */
+const MAX_KID_LENGTH = 128;
 
 /**
  * This instance's view of the signing keys: the active key (private part decrypted in memory only)
@@ -37,8 +42,9 @@ export class KeyRing {
   private signerKey: Signer | undefined;
   private published = new Map<string, VerificationKey>();
   private timer: NodeJS.Timeout | undefined;
-  private lastLoad = 0;
   private loading: Promise<void> | undefined;
+  /** Kids looked up and not found: remembered briefly, so a flood of made-up kids costs one query each. */
+  private readonly unknownKids = new LRUCache<string, true>({ max: 10_000, ttl: 10_000 });
 
   constructor(
     private readonly db: Db,
@@ -67,12 +73,26 @@ export class KeyRing {
     return this.signerKey;
   }
 
-  /** A published key by kid; an unknown kid triggers one (throttled) reload, for a rotation not seen yet. */
+  /**
+   * A published key by kid. A kid not loaded yet is looked up once: another instance may already sign
+   * with a key this one has not reloaded. A kid that does not exist is remembered as unknown; since a kid
+   * is the thumbprint of a freshly generated key, no one presents a real kid before it exists.
+   */
   async verificationKey(kid: string): Promise<VerificationKey | undefined> {
     const known = this.published.get(kid);
-    if (known || Date.now() - this.lastLoad < UNKNOWN_KID_RELOAD_MS) return known;
-    await this.reload();
-    return this.published.get(kid);
+    if (known || kid.length > MAX_KID_LENGTH || this.unknownKids.has(kid)) return known;
+    const stored = await findSigningKey(this.db, kid);
+    if (
+      !stored ||
+      !isSigningAlgorithm(stored.alg) ||
+      signingKeyStatus(stored, this.settings.accessTokenTtl, Date.now()).status === 'expired'
+    ) {
+      this.unknownKids.set(kid, true);
+      return undefined;
+    }
+    const key = toVerificationKey(stored, stored.alg);
+    this.published.set(kid, key);
+    return key;
   }
 
   /** The JWKS document (RFC 7517 5): public parts only. */
@@ -90,7 +110,6 @@ export class KeyRing {
 
   private async load(): Promise<void> {
     const now = Date.now();
-    this.lastLoad = now;
     const stored = await listSigningKeys(this.db);
     const published = new Map<string, VerificationKey>();
     let active: StoredSigningKey | undefined;
