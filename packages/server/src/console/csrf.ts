@@ -42,7 +42,14 @@ export function csrfToken(request: FastifyRequest, reply: FastifyReply): string 
  */
 export function checkCsrf(request: FastifyRequest, submitted: unknown): boolean {
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== new URL(request.server.services.config.issuer).origin) return false;
+  // `null` is what a browser sends when it will not say (a no-referrer policy, a privacy setting):
+  // unknown, so the token alone decides; a named foreign origin is refused outright.
+  if (
+    origin !== undefined &&
+    origin !== 'null' &&
+    origin !== new URL(request.server.services.config.issuer).origin
+  )
+    return false;
   const cookie = readCookie(request, 'csrf');
   if (typeof submitted !== 'string' || !cookie || !COOKIE_VALUE.test(cookie)) return false;
   return safeEqual(submitted, tokenFor(request, cookie));

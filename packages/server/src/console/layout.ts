@@ -5,25 +5,48 @@ export const STYLESHEET_PATH = '/console/static/console.css';
 
 /**
  * DESIGN.md 3 rule 8: no script at all, styles only from our own stylesheet, forms post only to us,
- * never framed. A 303 from our own form handler carries the browser on to the client's redirect URI.
+ * never framed, no `<base>`.
  */
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+export function contentSecurityPolicy(formTargets: string[] = []): string {
+  const formAction = ["'self'", ...formTargets].join(' ');
+  return `default-src 'none'; style-src 'self'; img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
+}
+
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
+
+const CSP_ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$|^http:\/\/\[::1\](:\d{1,5})?$/;
+
+/**
+ * The origin a page's form may end up at, for its `form-action`: browsers (Chromium at least) apply
+ * `form-action` to every redirect that follows a form post, so the sign-in and consent forms, whose
+ * 303s lead on to the client, must name the origin of its redirect URI. Only ever called with a
+ * redirect URI that matched a registered one; anything that is not a plain origin is left out.
+ */
+export function formTargetOf(redirectUri: string): string[] {
+  const origin = new URL(redirectUri).origin;
+  return CSP_ORIGIN.test(origin) ? [origin] : [];
+}
 
 export interface PageOptions {
   title: string;
   body: SafeHtml;
   status?: number;
+  /** Origins besides our own that the page's forms may be redirected to (see {@link formTargetOf}). */
+  formTargets?: string[];
 }
 
-/** The frame of every page: small, readable on a phone, one stylesheet, no script. */
+/**
+ * The frame of every page: small, readable on a phone, one stylesheet, no script. The referrer policy
+ * is `same-origin` rather than the API's `no-referrer`: no Referer still leaves for another site, and
+ * the browser names our origin on our own form posts (under no-referrer it sends `Origin: null`).
+ */
 export function layout(title: string, body: SafeHtml): SafeHtml {
   return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${title} · Gatehouse</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
 </head>
@@ -43,7 +66,7 @@ export function sendPage(reply: FastifyReply, page: PageOptions): FastifyReply {
     .code(page.status ?? 200)
     .headers({
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': CONTENT_SECURITY_POLICY,
+      'content-security-policy': contentSecurityPolicy(page.formTargets),
       'cache-control': 'no-store',
       'x-frame-options': 'DENY',
     })

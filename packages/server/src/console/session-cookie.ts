@@ -3,7 +3,6 @@ import type { Config } from '../config/config.ts';
 import { findSession, SESSION_TTL_MS } from '../domain/sessions.ts';
 import type { SessionRecord } from '../storage/repositories/sessions.ts';
 
-
 /**
  * Cookies of the console. `Secure` whenever the issuer is https (everywhere but loopback development),
  * and then the `__Host-` prefix, which a browser accepts only from a secure origin, for path `/`,

@@ -7,7 +7,7 @@ import { insertAuditEvent } from '../storage/repositories/audit.ts';
 import { findTenant } from '../storage/repositories/tenants.ts';
 import { CSRF_FIELD, checkCsrf, csrfFailure, csrfToken, formFields } from './csrf.ts';
 import { html, type SafeHtml } from './html.ts';
-import { sendErrorPage, sendPage } from './layout.ts';
+import { formTargetOf, sendErrorPage, sendPage } from './layout.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import { readSessionCookie, setSessionCookie } from './session-cookie.ts';
 
@@ -34,12 +34,24 @@ export function signInPath(returnTo: string, reason?: SignInReason): string {
   return `/console/sign-in?${query.toString()}`;
 }
 
-/** The application the sign-in is for, read from the authorization request it will return to. */
-async function clientOf(request: FastifyRequest, returnTo: string): Promise<ApiKey | undefined> {
+/**
+ * The application the sign-in is for, read from the authorization request it will return to, with its
+ * redirect URI when that is one it registered (byte for byte).
+ */
+async function clientOf(
+  request: FastifyRequest,
+  returnTo: string,
+): Promise<{ client: ApiKey; redirectUri: string | null } | undefined> {
   if (!returnTo.startsWith('/connect/authorize?')) return undefined;
-  const clientId = new URLSearchParams(returnTo.slice(returnTo.indexOf('?') + 1)).get('client_id');
+  const query = new URLSearchParams(returnTo.slice(returnTo.indexOf('?') + 1));
+  const clientId = query.get('client_id');
   const client = clientId ? await request.server.services.keys.findClient(clientId) : undefined;
-  return client && keyStatus(client, Date.now()) === null ? client : undefined;
+  if (!client || keyStatus(client, Date.now()) !== null) return undefined;
+  const redirectUri = query.get('redirect_uri');
+  return {
+    client,
+    redirectUri: redirectUri && client.redirectUris.includes(redirectUri) ? redirectUri : null,
+  };
 }
 
 interface SignInView {
@@ -73,11 +85,13 @@ async function render(
   view: Omit<SignInView, 'csrfToken' | 'context'>,
   status = 200,
 ): Promise<FastifyReply> {
-  const client = await clientOf(request, view.returnTo);
-  const tenant = client && (await findTenant(request.server.services.db, client.tenantId));
-  const context = client && tenant ? { app: client.label, organization: tenant.label } : undefined;
+  const target = await clientOf(request, view.returnTo);
+  const tenant = target && (await findTenant(request.server.services.db, target.client.tenantId));
+  const context = target && tenant ? { app: target.client.label, organization: tenant.label } : undefined;
   const body = signInPage({ ...view, context, csrfToken: csrfToken(request, reply) });
-  return sendPage(reply, { status, title: 'Sign in', body });
+  // Signing in may lead straight on to the client (consent remembered): see formTargetOf.
+  const formTargets = target?.redirectUri ? formTargetOf(target.redirectUri) : [];
+  return sendPage(reply, { status, title: 'Sign in', body, formTargets });
 }
 
 function field(body: Record<string, unknown>, name: string): string {
@@ -113,7 +127,7 @@ export function signInRoutes(app: FastifyInstance, throttle: LoginThrottle): voi
         { 'retry-after': String(retryAfter) },
       );
     }
-    const client = await clientOf(request, returnTo);
+    const client = (await clientOf(request, returnTo))?.client;
     const { db } = request.server.services;
     const result =
       email && password

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { consentPage } from '../console/consent.ts';
 import { csrfToken } from '../console/csrf.ts';
-import { sendErrorPage, sendPage } from '../console/layout.ts';
+import { formTargetOf, sendErrorPage, sendPage } from '../console/layout.ts';
 import { currentSession } from '../console/session-cookie.ts';
 import { signInPath } from '../console/sign-in.ts';
 import { issueAuthorizationCode } from '../domain/authorization-codes.ts';
@@ -109,7 +109,11 @@ async function showConsent(
     params: authz.params,
     csrfToken: csrfToken(request, reply),
   });
-  return sendPage(reply, { title: `Authorize ${authz.client.label}`, body });
+  return sendPage(reply, {
+    title: `Authorize ${authz.client.label}`,
+    body,
+    formTargets: formTargetOf(authz.redirectUri),
+  });
 }
 
 /**
