@@ -1,0 +1,352 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.ts';
+import { describeEachDialect, testConfig } from './helpers/test-app.ts';
+
+const BIN = resolve(import.meta.dirname, '../bin/gatehouse.js');
+const SECRET = 'cli-test-secret-cli-test-secret-0123456789';
+const PASSWORD = 'a long enough passphrase';
+const POSTGRES_URL = process.env.GATEHOUSE_TEST_POSTGRES_URL;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A fresh database for the CLI: a SQLite file in a temporary directory, or a new PostgreSQL database. */
+async function freshDatabase(
+  dialect: 'sqlite' | 'postgres',
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
+  if (dialect === 'sqlite') {
+    return {
+      url: join(dir, 'gatehouse.db'),
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  if (!POSTGRES_URL) throw new Error('GATEHOUSE_TEST_POSTGRES_URL is not set');
+  const name = `gatehouse_cli_${randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.href,
+    drop: async () => {
+      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describeEachDialect('gatehouse CLI', (dialect) => {
+  let db: { url: string; drop: () => Promise<void> };
+  let cwd: string;
+  beforeAll(async () => {
+    db = await freshDatabase(dialect);
+    // Any stray file the CLI might write lands here, not in the repository.
+    cwd = mkdtempSync(join(tmpdir(), 'gatehouse-cli-cwd-'));
+  });
+  afterAll(async () => {
+    await db.drop();
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  const cli = (args: string[], env: Record<string, string> = {}) =>
+    runCli(args, { GATEHOUSE_DATABASE_URL: db.url, ...env }, cwd);
+
+  let tenantId: number;
+  let key: { publicKey: string; privateKey: string };
+
+  it('refuses a weak password with a clear message and creates nothing', async () => {
+    const run = await cli([
+      'init',
+      '--email',
+      'owner@example.com',
+      '--password',
+      'short',
+      '--organization',
+      'Org',
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/password must be at least 12 characters/);
+    const again = await cli([
+      'init',
+      '--email',
+      'owner@example.com',
+      '--password',
+      'short',
+      '--organization',
+      'Org',
+      '--json',
+    ]);
+    expect(json(again)).toEqual({
+      error: { code: 'validation_failed', message: expect.stringMatching(/12 characters/) },
+    });
+  });
+
+  it('init --json prints exactly {tenantId, workspaceId, userId} and nothing else on stdout', async () => {
+    const run = await cli([
+      'init',
+      '--email',
+      'owner@example.com',
+      '--password',
+      PASSWORD,
+      '--organization',
+      'My data company',
+      '--workspace',
+      'Main',
+      '--json',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.endsWith('\n')).toBe(true);
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+    const created = json(run);
+    expect(Object.keys(created).sort()).toEqual(['tenantId', 'userId', 'workspaceId']);
+    expect(created).toEqual({
+      tenantId: expect.any(Number),
+      workspaceId: expect.any(Number),
+      userId: expect.any(Number),
+    });
+    tenantId = created.tenantId;
+  });
+
+  it('refuses a second init and points to tenants create', async () => {
+    const run = await cli([
+      'init',
+      '--email',
+      'other@example.com',
+      '--password',
+      PASSWORD,
+      '--organization',
+      'Again',
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/already initialized/);
+    expect(run.stderr).toMatch(/gatehouse tenants create/);
+  });
+
+  it('tenants create takes the password from GATEHOUSE_INIT_PASSWORD', async () => {
+    const run = await cli(
+      [
+        'tenants',
+        'create',
+        '--label',
+        'Second org',
+        '--owner-email',
+        'second@example.com',
+        '--workspace',
+        'W',
+        '--json',
+      ],
+      { GATEHOUSE_INIT_PASSWORD: PASSWORD },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const created = json(run);
+    expect(Object.keys(created).sort()).toEqual(['tenantId', 'userId', 'workspaceId']);
+    expect(created.tenantId).not.toBe(tenantId);
+  });
+
+  it('tenants create without any password is a usage error naming both ways to give one', async () => {
+    const run = await cli(['tenants', 'create', '--label', 'X', '--owner-email', 'x@example.com']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--owner-password.*GATEHOUSE_INIT_PASSWORD/);
+  });
+
+  it('workspaces create prints the workspace in the API shape', async () => {
+    const run = await cli([
+      'workspaces',
+      'create',
+      '--tenant',
+      String(tenantId),
+      '--label',
+      'Extra',
+      '--json',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(json(run)).toEqual({
+      id: expect.any(Number),
+      tenantId,
+      label: 'Extra',
+      logoUrl: null,
+      state: 'Active',
+      permissions: null,
+      dataSubjectArchivedRetentionDays: null,
+      nbEntities: 0,
+    });
+  });
+
+  it('keys create prints the private key once, with the public key and settings', async () => {
+    const run = await cli([
+      'keys',
+      'create',
+      '--tenant',
+      String(tenantId),
+      '--label',
+      'CLI key',
+      '--cors-origin',
+      'https://app.example',
+      '--redirect-uri',
+      'https://app.example/callback',
+      '--json',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const created = json(run);
+    expect(created.publicKey).toMatch(/^gpk_[0-9A-Za-z]{24}$/);
+    expect(created.privateKey).toMatch(/^gsk_[0-9A-Za-z]{49}$/);
+    expect(created).toMatchObject({
+      tenantId,
+      workspaceId: null,
+      label: 'CLI key',
+      corsOrigins: ['https://app.example'],
+      redirectUris: ['https://app.example/callback'],
+      expiresAt: null,
+    });
+    key = { publicKey: created.publicKey, privateKey: created.privateKey };
+  });
+
+  it('keys list shows the keys with their last 4 characters, never a private key', async () => {
+    const run = await cli(['keys', 'list', '--tenant', String(tenantId), '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const listed = json(run);
+    expect(listed.total).toBe(1);
+    expect(listed.items[0]).toMatchObject({
+      publicKey: key.publicKey,
+      last4: key.privateKey.slice(-4),
+      revokedAt: null,
+    });
+    expect(listed.items[0]).not.toHaveProperty('privateKey');
+    const human = await cli(['keys', 'list', '--tenant', String(tenantId)]);
+    for (const output of [run.stdout, run.stderr, human.stdout, human.stderr]) {
+      expect(output).not.toContain(key.privateKey);
+      expect(output).not.toContain(key.privateKey.slice(4, 30));
+    }
+  });
+
+  it('the key it created authenticates against an app on the same database', async () => {
+    const app = await appOn(db.url);
+    try {
+      const res = await app.inject({ method: 'GET', url: '/me', headers: { 'x-api-key': key.privateKey } });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({
+        authMethod: 'apiKey',
+        tenantId,
+        apiKey: { publicKey: key.publicKey },
+      });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('keys rotate issues a new private key and keeps the old one for the grace period', async () => {
+    const run = await cli(['keys', 'rotate', key.publicKey, '--grace', '1h', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const rotated = json(run);
+    expect(rotated.privateKey).toMatch(/^gsk_/);
+    expect(rotated.privateKey).not.toBe(key.privateKey);
+    expect(Date.parse(rotated.previousKeyExpiresAt)).toBeGreaterThan(Date.now() + 50 * 60_000);
+    const app = await appOn(db.url);
+    try {
+      for (const secret of [key.privateKey, rotated.privateKey]) {
+        const res = await app.inject({ method: 'GET', url: '/me', headers: { 'x-api-key': secret } });
+        expect(res.statusCode).toBe(200);
+      }
+    } finally {
+      await app.close();
+    }
+    key = { ...key, privateKey: rotated.privateKey };
+  });
+
+  it('keys revoke makes the key fail at once', async () => {
+    const run = await cli(['keys', 'revoke', key.publicKey, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(json(run).revokedAt).toEqual(expect.any(String));
+    expect(run.stdout).not.toContain(key.privateKey);
+    const app = await appOn(db.url);
+    try {
+      const res = await app.inject({ method: 'GET', url: '/me', headers: { 'x-api-key': key.privateKey } });
+      expect(res.statusCode).toBe(401);
+      expect(res.json().detail).toMatch(/revoked/);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+/** Runs the CLI as a user would, with a clean environment: only what the test sets. */
+function runCli(args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      {
+        cwd,
+        env: {
+          PATH: process.env.PATH ?? '',
+          GATEHOUSE_SECRET: SECRET,
+          GATEHOUSE_LOG_LEVEL: 'silent',
+          ...env,
+        },
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const json = (run: Run) => JSON.parse(run.stdout);
+
+/** Settings and usage are checked before any database is opened: one run is enough, on no database. */
+describe('gatehouse CLI settings and usage', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'gatehouse-cli-cwd-'));
+  const env = { GATEHOUSE_DATABASE_URL: join(cwd, 'never-created.db') };
+  const cli = (args: string[], extra: Record<string, string> = {}) => runCli(args, { ...env, ...extra }, cwd);
+  afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+  it.each([
+    ['GATEHOUSE_PORT', 'not-a-port'],
+    ['GATEHOUSE_MODE', 'staging'],
+    ['GATEHOUSE_SECRET', 'short'],
+    ['GATEHOUSE_LOG_LEVEL', 'loud'],
+  ])('stops with exit code 2 naming %s when it is bad', async (variable, value) => {
+    const [run, asJson] = await Promise.all([
+      cli(['keys', 'list', '--tenant', '1'], { [variable]: value }),
+      cli(['keys', 'list', '--tenant', '1', '--json'], { [variable]: value }),
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(variable);
+    expect(asJson.code).toBe(2);
+    expect(json(asJson).error).toEqual({ code: 'config', message: expect.stringContaining(variable) });
+  });
+
+  it('answers a usage mistake with exit code 2 and opens no database', async () => {
+    const runs = await Promise.all([
+      cli(['keys', 'create']),
+      cli(['keys', 'create', '--tenant', 'abc']),
+      cli(['no-such-command']),
+    ]);
+    expect(runs.map((run) => run.code)).toEqual([2, 2, 2]);
+    expect(existsSync(env.GATEHOUSE_DATABASE_URL)).toBe(false);
+  });
+});
+
+function appOn(url: string): Promise<FastifyInstance> {
+  return buildApp(testConfig({ GATEHOUSE_DATABASE_URL: url }), { keyCache: { pollMs: 50 } });
+}
