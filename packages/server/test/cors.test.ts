@@ -22,7 +22,6 @@ describeEachDialect('CORS', (dialect) => {
   let app: FastifyInstance;
   let s: Seed;
   let keyA: IssuedApiKey;
-  let keyB: IssuedApiKey;
   beforeAll(async () => {
     t = await createTestApp(dialect);
     app = t.app;
@@ -32,11 +31,7 @@ describeEachDialect('CORS', (dialect) => {
       { tenantId: s.a.tenantId, corsOrigins: [ORIGIN_A] },
       CLI_ACTOR,
     );
-    keyB = await createApiKey(
-      app.services.db,
-      { tenantId: s.b.tenantId, corsOrigins: [ORIGIN_B] },
-      CLI_ACTOR,
-    );
+    await createApiKey(app.services.db, { tenantId: s.b.tenantId, corsOrigins: [ORIGIN_B] }, CLI_ACTOR);
     await app.corsOrigins.refresh();
   });
   afterAll(() => t.close());
