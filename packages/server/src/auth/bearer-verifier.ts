@@ -16,7 +16,9 @@ const USER_SUBJECT = /^[1-9][0-9]{0,14}$/;
 /**
  * The principal behind verified claims, or null when the token's subject may no longer act.
  * Client credentials (`sub` = the client's public key): the key's tenant and workspace, no user.
- * User tokens (`sub` = user id): the user, with their current role, while they are a member of the tenant.
+ * User tokens (`sub` = user id): the user, with their role, while they are a member of the tenant.
+ * The verifier resolves it once per token and instance and keeps it with the cached token, so a role
+ * change reaches a token already in use only when it expires (at most the access-token lifetime).
  */
 export async function principalFromClaims(
   services: Services,
@@ -82,7 +84,7 @@ export class JwtBearerVerifier implements BearerVerifier {
     private readonly denylist: Denylist,
     options: BearerVerifierOptions = {},
   ) {
-    this.verified = new LRUCache({ max: options.max ?? 100_000 });
+    this.verified = new LRUCache({ max: options.max ?? 50_000 });
   }
 
   async verify(token: string): Promise<BearerResult> {

@@ -24,11 +24,13 @@ export function resolveScope(requested: string | undefined, allowed: readonly Sc
   for (const token of tokens) {
     if (!SCOPE_TOKEN.test(token)) throw new OAuthError('invalid_scope', 'the scope is malformed');
     if (!(allowed as readonly string[]).includes(token)) {
+      // Only plain names are echoed back: a response never reflects arbitrary input.
+      const name = /^[\w.:-]{1,40}$/.test(token) ? `"${token}" ` : '';
       throw new OAuthError(
         'invalid_scope',
         (SCOPES as readonly string[]).includes(token)
-          ? `scope "${token}" is not available with this grant`
-          : `scope "${token}" is not supported`,
+          ? `scope ${name}is not available with this grant`
+          : `scope ${name}is not supported`,
       );
     }
   }

@@ -265,6 +265,36 @@ describeEachDialect('client credentials grant', (dialect) => {
     expect((await token(cc(), { authorization: basicOf(rotated) })).statusCode).toBe(200);
   });
 
+  it.each([
+    ['SQL', "' OR 1=1 --"],
+    ['markup', '<script>alert(1)</script>'],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text of a log4shell-style lookup.
+    ['a lookup string', '${jndi:ldap://x/a}'],
+    ['a NUL byte', 'a\u0000b'],
+    ['a path', '../../etc/passwd'],
+    ['unicode', 'ÿ💥\u202e'],
+  ])(
+    'answers %s in any parameter with a 4xx in the OAuth format, never reflecting it',
+    async (_name, evil) => {
+      const auth = { authorization: basicOf(s.orgKeyA) };
+      const cases = [
+        [await token(form({ grant_type: evil }), auth), 400, 'unsupported_grant_type'],
+        [await token(cc({ scope: `api1 ${evil}` }), auth), 400, 'invalid_scope'],
+        [await token(cc({ client_id: evil, client_secret: evil })), 401, 'invalid_client'],
+        [await token(cc(), { authorization: basic(evil, evil) }), 401, 'invalid_client'],
+        [await post(app, '/connect/introspect', form({ token: evil }), auth), 200, undefined],
+        [await post(app, '/connect/revocation', form({ token: evil }), auth), 200, undefined],
+      ] as const;
+      for (const [res, status, error] of cases) {
+        // Input screening may refuse a value (a NUL byte) before the endpoint does: invalid_request then.
+        if (res.statusCode === 400 && res.json().error === 'invalid_request') continue;
+        expect(res.statusCode).toBe(status);
+        if (error) expect(res.json().error).toBe(error);
+        expect(res.body).not.toContain(evil);
+      }
+    },
+  );
+
   it('never echoes the secret in an error', async () => {
     const wrong = s.orgKeyB.privateKey;
     const res = await token(cc({ client_id: s.orgKeyA.key.publicKey, client_secret: wrong }));
