@@ -51,7 +51,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       : false,
     // The original API's generated clients send `/v1/Workspaces`: paths match in any case (DESIGN.md 1).
     routerOptions: { caseSensitive: false },
-    trustProxy: config.trustProxy,
+    trustProxy: typeof config.trustProxy === 'boolean' ? config.trustProxy : [...config.trustProxy],
     bodyLimit: 64 * 1024,
     // Request ids are ours: a client-chosen id could forge log lines.
     requestIdHeader: false,

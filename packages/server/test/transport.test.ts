@@ -101,6 +101,39 @@ describeEachDialect('transport security in production behind a proxy', (dialect)
   });
 });
 
+describeEachDialect('transport security in production behind a listed proxy', (dialect) => {
+  let t: TestApp;
+  let app: FastifyInstance;
+  let s: Seed;
+  const PROXY = '10.0.0.5';
+  beforeAll(async () => {
+    t = await createTestApp(dialect, { ...PRODUCTION, GATEHOUSE_TRUST_PROXY: `${PROXY}, 192.168.0.0/16` });
+    app = t.app;
+    s = await seed(app.services.db);
+  });
+  afterAll(() => t.close());
+
+  const me = (remoteAddress: string, headers: Record<string, string>) =>
+    app.inject({
+      method: 'GET',
+      url: '/me',
+      remoteAddress,
+      headers: { 'x-api-key': s.orgKeyA.privateKey, ...headers },
+    });
+
+  it('trusts X-Forwarded-Proto from a listed proxy address or range', async () => {
+    const https = { 'x-forwarded-for': REMOTE, 'x-forwarded-proto': 'https' };
+    expect((await me(PROXY, https)).statusCode).toBe(200);
+    expect((await me('192.168.4.2', https)).statusCode).toBe(200);
+  });
+
+  it('does not trust X-Forwarded-Proto forged by a client that is not a listed proxy', async () => {
+    const res = await me(REMOTE, { 'x-forwarded-for': '10.0.0.5', 'x-forwarded-proto': 'https' });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().code).toBe('insecure_transport');
+  });
+});
+
 describeEachDialect('transport security in production with its own TLS', (dialect) => {
   let t: TestApp;
   let s: Seed;

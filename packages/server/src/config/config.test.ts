@@ -64,6 +64,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...production, GATEHOUSE_MODE: '', NODE_ENV: 'production' }).mode).toBe('production');
   });
 
+  it('reads a list of trusted proxy addresses and ranges', () => {
+    const config = loadConfig({ ...production, GATEHOUSE_TRUST_PROXY: '10.0.0.5, 192.168.0.0/16,::1' });
+    expect(config.trustProxy).toEqual(['10.0.0.5', '192.168.0.0/16', '::1']);
+  });
+
   it('reads the new operational settings', () => {
     const config = loadConfig({
       ...base,
@@ -100,6 +105,16 @@ describe('loadConfig', () => {
     ],
     ['a short secret', { GATEHOUSE_SECRET: 'too-short' }, 'GATEHOUSE_SECRET'],
     ['a trust-proxy value that is not a boolean', { GATEHOUSE_TRUST_PROXY: 'yes' }, 'GATEHOUSE_TRUST_PROXY'],
+    [
+      'a trust-proxy list with a bad address',
+      { GATEHOUSE_TRUST_PROXY: '10.0.0.1, 10.0.0.300' },
+      'GATEHOUSE_TRUST_PROXY',
+    ],
+    [
+      'a trust-proxy range with a bad prefix',
+      { GATEHOUSE_TRUST_PROXY: '10.0.0.0/33' },
+      'GATEHOUSE_TRUST_PROXY',
+    ],
     ['an issuer that is not a URL', { GATEHOUSE_ISSUER: 'auth.example.com' }, 'GATEHOUSE_ISSUER'],
     ['an issuer with another scheme', { GATEHOUSE_ISSUER: 'ftp://auth.example.com' }, 'GATEHOUSE_ISSUER'],
     ['an issuer with a query', { GATEHOUSE_ISSUER: 'https://auth.example.com/?a=1' }, 'GATEHOUSE_ISSUER'],

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 
 /** Every setting of Gatehouse, validated once at start and frozen. */
@@ -15,7 +16,8 @@ export interface Config {
   readonly secret: string;
   readonly tlsCert: string | null;
   readonly tlsKey: string | null;
-  readonly trustProxy: boolean;
+  /** true: trust every sender's X-Forwarded-*; a list: only these proxy addresses or CIDR ranges. */
+  readonly trustProxy: boolean | readonly string[];
   readonly redisUrl: string | null;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Access token lifetime in seconds. */
@@ -104,6 +106,27 @@ function developmentSecret(databaseUrl: string): string {
   return secret;
 }
 
+/**
+ * `true`/`false`, or a comma-separated list of proxy addresses and CIDR ranges. A list is safer:
+ * with `true`, a client that reaches Gatehouse directly could forge X-Forwarded-Proto and -For.
+ */
+function proxies(env: Env): boolean | readonly string[] {
+  const raw = read(env, 'GATEHOUSE_TRUST_PROXY');
+  if (raw === undefined || (!raw.includes('.') && !raw.includes(':')))
+    return boolean(env, 'GATEHOUSE_TRUST_PROXY');
+  const list = raw.split(',').map((entry) => entry.trim());
+  for (const entry of list) {
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const version = isIP(address);
+    const bits = version === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (version === 0 || !prefixOk || rest.length) {
+      throw new ConfigError('GATEHOUSE_TRUST_PROXY', `"${entry}" is not an IP address or CIDR range`);
+    }
+  }
+  return Object.freeze(list);
+}
+
 /** Reads every `GATEHOUSE_*` setting; throws {@link ConfigError} naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const modeRaw =
@@ -129,7 +152,7 @@ export function loadConfig(env: Env = process.env): Config {
   ] as const) {
     if (file !== null && !existsSync(file)) throw new ConfigError(name, `file not found: ${file}`);
   }
-  const trustProxy = boolean(env, 'GATEHOUSE_TRUST_PROXY');
+  const trustProxy = proxies(env);
   const scheme = tlsCert ? 'https' : 'http';
   const displayHost = host.includes(':') ? `[${host}]` : host;
   const issuer = baseUrl(

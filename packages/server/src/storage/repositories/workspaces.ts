@@ -9,7 +9,8 @@ export interface WorkspaceScope {
   workspaceIds: number[] | null;
 }
 
-const SORTABLE = { id: 'w.id', label: 'w.label', state: 'w.state' } as const;
+// Labels sort case-insensitively, so that SQLite (binary collation) and PostgreSQL (locale) agree.
+const SORTABLE = { id: sql.ref('w.id'), label: sql`lower(${sql.ref('w.label')})`, state: sql.ref('w.state') };
 
 function scoped(db: Kysely<Database>, scope: WorkspaceScope) {
   let query = db.selectFrom('workspaces as w').where('w.tenant_id', '=', scope.tenantId);
@@ -79,7 +80,8 @@ export async function listWorkspaces(
     items = items.where(matches);
     count = count.where(matches);
   }
-  const column = SORTABLE[(page.sortBy?.toLowerCase() ?? 'id') as keyof typeof SORTABLE] ?? SORTABLE.id;
+  const sortBy = page.sortBy?.toLowerCase();
+  const column = sortBy === 'label' || sortBy === 'state' ? SORTABLE[sortBy] : SORTABLE.id;
   const direction = page.asc === false ? 'desc' : 'asc';
   const [rows, total] = await Promise.all([
     items
