@@ -17,6 +17,8 @@ export interface Sample {
   /** CPU used during the run, in cores: the server's (near 1 = saturated) and the load generator's. */
   serverCpu: number | null;
   clientCpu: number;
+  /** Peak RSS of the server so far (VmHWM, MB), read right after the run. */
+  serverPeakRssMb?: number | null;
 }
 
 /** What to send: a fixed request, or requests built per send (fresh token, next client...). */

@@ -77,13 +77,22 @@ export async function waitForHttp(url: string, child: Child, timeoutMs = 60_000)
   throw new Error(`no answer from ${url} after ${timeoutMs} ms:\n${child.output()}`);
 }
 
-/** Peak resident set size (VmHWM) of a process in MB, from /proc (Linux only; null elsewhere). */
-export function peakRssMb(pid: number): number | null {
+function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
+    const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
     return kb === undefined ? null : Number(kb) / 1024;
   } catch {
     return null;
   }
+}
+
+/** Peak resident set size (VmHWM) of a process in MB, from /proc (Linux only; null elsewhere). */
+export function peakRssMb(pid: number): number | null {
+  return statusMb(pid, 'VmHWM');
+}
+
+/** Current resident set size (VmRSS) of a process in MB. */
+export function rssMb(pid: number): number | null {
+  return statusMb(pid, 'VmRSS');
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions } from './options.ts';
 import { type machine, REPO_ROOT } from './options.ts';
@@ -84,7 +84,8 @@ export function renderMarkdown(report: Report): string {
       '',
       `Row 7: ${report.row7.keys.toLocaleString('en')} keys loaded in ${report.row7.loadSeconds.toFixed(1)} s; ` +
         `${report.row7.lookups} sequential lookups through \`findKeyBySecretHash\`, max ${report.row7.maxMs.toFixed(2)} ms; ` +
-        `PostgreSQL's own execution time (EXPLAIN ANALYZE, 200 probes): p50 ${report.row7.serverP50Ms.toFixed(3)} ms, ` +
+        `the same SQL through pg alone: p50 ${report.row7.rawP50Ms.toFixed(3)} ms, p99 ${report.row7.rawP99Ms.toFixed(3)} ms; ` +
+        `PostgreSQL's own execution time (EXPLAIN ANALYZE, 200 other random keys): p50 ${report.row7.serverP50Ms.toFixed(3)} ms, ` +
         `p99 ${report.row7.serverP99Ms.toFixed(3)} ms. Query and plan:`,
       '',
       '```',
@@ -106,4 +107,22 @@ export function writeReport(report: Report, options: BenchOptions): { md: string
   renameSync(`${md}.tmp`, md);
   renameSync(`${json}.tmp`, json);
   return { md, json };
+}
+
+/**
+ * Replaces the block between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` in docs/performance.md
+ * with the run's table, so that the document always shows the latest committed figures.
+ * Returns false when the document or its markers are missing.
+ */
+export function updateDocs(report: Report, name: string): boolean {
+  const file = join(REPO_ROOT, 'docs', 'performance.md');
+  if (!existsSync(file)) return false;
+  const text = readFileSync(file, 'utf8');
+  const start = `<!-- bench:${name} -->`;
+  const end = `<!-- /bench:${name} -->`;
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) return false;
+  writeFileSync(file, `${text.slice(0, from + start.length)}\n${renderMarkdown(report)}${text.slice(to)}`);
+  return true;
 }

@@ -69,6 +69,8 @@ export interface ReportInput {
   tokenSkip: string | null;
   peerSkip: string | null;
   peakRssMb: number | null;
+  /** RSS of the server right after it started, before any load. */
+  idleRssMb: number | null;
   row7: Row7Result | null;
   row7Skip: string | null;
 }
@@ -121,6 +123,9 @@ export function buildRows(input: ReportInput): RowResult[] {
     value: rss === null ? 'not measured' : `${rss.toFixed(0)} MB`,
     target: '<= 200 MB',
     pass: rss === null ? null : rss <= 200,
+    ...(input.idleRssMb === null
+      ? {}
+      : { note: `RSS right after start, before any load: ${input.idleRssMb.toFixed(0)} MB` }),
   });
   return rows;
 }

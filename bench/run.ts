@@ -7,9 +7,9 @@ import { createBenchDatabase } from './database.ts';
 import { runLoad, type Sample } from './load.ts';
 import { machine, parseOptions } from './options.ts';
 import { installPeer, type RunningPeer, startPeer } from './peer.ts';
-import { peakRssMb } from './process.ts';
+import { peakRssMb, rssMb } from './process.ts';
 import { buildRows, type Samples } from './report.ts';
-import { type Report, renderMarkdown, writeReport } from './report-writer.ts';
+import { type Report, renderMarkdown, updateDocs, writeReport } from './report-writer.ts';
 import { type Row7Result, runRow7 } from './row7.ts';
 import { LABELS, type MeasurementId, type ScenarioContext, targetOf } from './scenarios.ts';
 import { seed } from './seed.ts';
@@ -40,17 +40,30 @@ function phases(tokens: boolean, peer: boolean): [MeasurementId[], MeasurementId
 }
 
 function describe(id: MeasurementId, s: Sample): string {
-  const cpu = `cpu server ${s.serverCpu?.toFixed(2) ?? '-'} bench ${s.clientCpu.toFixed(2)}`;
+  const cpu = `cpu server ${s.serverCpu?.toFixed(2) ?? '-'} bench ${s.clientCpu.toFixed(2)} peak RSS ${s.serverPeakRssMb?.toFixed(0) ?? '-'} MB`;
   return `${LABELS[id].padEnd(48)} ${Math.round(s.rps).toString().padStart(7)} req/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  errors ${s.errors}  ${cpu}`;
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
   const loadStart = loadavg()[0] ?? 0;
+  // Row 7 first, while nothing else of the bench runs: it times single lookups, the most sensitive figure.
+  let row7: Row7Result | null = null;
+  let row7Skip: string | null = null;
+  if (options.rows.has(7)) {
+    log(`Row 7: loading ${options.row7Keys.toLocaleString('en')} keys into PostgreSQL...`);
+    try {
+      row7 = await runRow7(options.postgresAdminUrl, options.row7Keys, options.row7Lookups);
+    } catch (error) {
+      row7Skip = `failed: ${error instanceof Error ? error.message : String(error)}`;
+      log(`Row 7 ${row7Skip}`);
+    }
+  }
   const samples: Samples = {};
   let peerSkip: string | null = null;
   let tokenSkip: string | null = null;
   let peakRss: number | null = null;
+  let idleRss: number | null = null;
   let coldPerRound: number | null = null;
   let peer: RunningPeer | null = null;
   const needsPeer = wants(4, 5);
@@ -80,6 +93,7 @@ async function main(): Promise<void> {
       });
       const server = await startGatehouse(database.url, options.cpuProfDir);
       cleanup.push(() => server.child.stop());
+      idleRss = rssMb(server.child.pid);
       if (peerInstall) {
         peer = await startPeer(peerInstall, options.clients).catch((error: unknown) => {
           peerSkip = `reference peer failed to start: ${error instanceof Error ? error.message : String(error)}`;
@@ -152,6 +166,7 @@ async function main(): Promise<void> {
                 ? { serverPid: peer?.child.pid ?? 0 }
                 : { serverPid: server.child.pid }),
             });
+            sample.serverPeakRssMb = peakRssMb(server.child.pid);
             const list = samples[id] ?? [];
             list.push(sample);
             samples[id] = list;
@@ -167,17 +182,6 @@ async function main(): Promise<void> {
     await stopAll();
   }
 
-  let row7: Row7Result | null = null;
-  let row7Skip: string | null = null;
-  if (options.rows.has(7)) {
-    log(`Row 7: loading ${options.row7Keys.toLocaleString('en')} keys into PostgreSQL...`);
-    try {
-      row7 = await runRow7(options.postgresAdminUrl, options.row7Keys, options.row7Lookups);
-    } catch (error) {
-      row7Skip = `failed: ${error instanceof Error ? error.message : String(error)}`;
-      log(`Row 7 ${row7Skip}`);
-    }
-  }
   const rows = buildRows({
     samples,
     peerVersion: peer?.version ?? null,
@@ -185,6 +189,7 @@ async function main(): Promise<void> {
     tokenSkip,
     peerSkip,
     peakRssMb: wants(8) ? peakRss : null,
+    idleRssMb: idleRss,
     row7,
     row7Skip,
   });
@@ -209,6 +214,10 @@ async function main(): Promise<void> {
     row7,
   };
   const files = writeReport(report, options);
+  // Only full runs of every row reach the documentation; smoke and partial runs stay in bench/results.
+  const complete = !options.quick && [1, 2, 3, 4, 5, 6, 8].every((r) => options.rows.has(r));
+  if (complete && updateDocs(report, options.outName))
+    log(`Updated the ${options.outName} table in docs/performance.md.`);
   log(`\n${renderMarkdown(report)}`);
   log(`Written ${files.md} and ${files.json} in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
 }
