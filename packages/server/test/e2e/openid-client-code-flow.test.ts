@@ -1,0 +1,176 @@
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import * as client from 'openid-client';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.ts';
+import { createApiKey, type IssuedApiKey } from '../../src/domain/api-keys.ts';
+import { CLI_ACTOR } from '../../src/domain/audit.ts';
+import { hiddenFields } from '../helpers/authorization-flow.ts';
+import { PASSWORD, seed } from '../helpers/seed.ts';
+import { describeEachDialect, openTestStorage, testConfig } from '../helpers/test-app.ts';
+
+const REDIRECT = 'https://app.example/callback';
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** A user agent over plain fetch: follows redirects by hand and keeps cookies, like a browser would. */
+class FetchAgent {
+  private readonly cookies = new Map<string, string>();
+
+  private keep(res: Response): void {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair = ''] = line.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq);
+      if (/max-age=0/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, pair.slice(eq + 1));
+    }
+  }
+
+  async request(url: string, form?: Record<string, string>): Promise<Response> {
+    const headers: Record<string, string> = {
+      cookie: [...this.cookies].map(([n, v]) => `${n}=${v}`).join('; '),
+    };
+    const init: RequestInit = { redirect: 'manual', headers };
+    if (form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      headers.origin = new URL(url).origin;
+      Object.assign(init, { method: 'POST', body: new URLSearchParams(form) });
+    }
+    const res = await fetch(url, init);
+    this.keep(res);
+    return res;
+  }
+
+  /** Follows same-server redirects; stops at the first redirect that leaves `origin`. */
+  async follow(start: Response, origin: string): Promise<{ page: Response | null; leftFor: URL | null }> {
+    let res = start;
+    while (res.status === 303 || res.status === 302) {
+      const next = new URL(res.headers.get('location') as string, origin);
+      if (next.origin !== origin) return { page: null, leftFor: next };
+      res = await this.request(next.href);
+    }
+    return { page: res, leftFor: null };
+  }
+}
+
+describeEachDialect('openid-client v6 drives the authorization code flow with PKCE', (dialect) => {
+  let app: FastifyInstance;
+  let drop: () => Promise<void>;
+  let issuer: string;
+  let key: IssuedApiKey;
+
+  beforeAll(async () => {
+    const test = await openTestStorage(dialect);
+    drop = async () => {
+      await test.storage.close();
+      await test.drop();
+    };
+    const port = await freePort();
+    app = await buildApp(testConfig({ GATEHOUSE_PORT: String(port) }), { storage: test.storage });
+    await app.listen({ host: '127.0.0.1', port });
+    issuer = app.services.config.issuer;
+    const s = await seed(app.services.db);
+    key = await createApiKey(
+      app.services.db,
+      { tenantId: s.a.tenantId, label: 'openid-client app', redirectUris: [REDIRECT] },
+      CLI_ACTOR,
+    );
+  });
+  afterAll(async () => {
+    await app?.close();
+    await drop?.();
+  });
+
+  it('discovers, authorizes with S256, exchanges the code (iss and state checked), calls /me, refreshes', async () => {
+    const config = await client.discovery(
+      new URL(issuer),
+      key.key.publicKey,
+      undefined,
+      client.ClientSecretBasic(key.privateKey),
+      // Loopback development issuer is http; production issuers are https.
+      { execute: [client.allowInsecureRequests] },
+    );
+    expect(config.serverMetadata().code_challenge_methods_supported).toEqual(['S256']);
+    expect(config.serverMetadata().authorization_response_iss_parameter_supported).toBe(true);
+
+    const verifier = client.randomPKCECodeVerifier();
+    const challenge = await client.calculatePKCECodeChallenge(verifier);
+    const state = client.randomState();
+    const authorizationUrl = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT,
+      scope: 'api1 offline_access',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state,
+    });
+
+    // The person: open the URL, sign in, allow.
+    const agent = new FetchAgent();
+    const { page: signIn } = await agent.follow(await agent.request(authorizationUrl.href), issuer);
+    const signInHtml = await (signIn as Response).text();
+    const afterSignIn = await agent.request(`${issuer}/console/sign-in`, {
+      ...hiddenFields(signInHtml, '/console/sign-in'),
+      email: 'owner@a.test',
+      password: PASSWORD,
+    });
+    const { page: consent } = await agent.follow(afterSignIn, issuer);
+    const consentHtml = await (consent as Response).text();
+    expect(consentHtml).toContain('openid-client app');
+    const decision = await agent.request(`${issuer}/console/consent`, {
+      ...hiddenFields(consentHtml, '/console/consent'),
+      decision: 'allow',
+    });
+    const { leftFor: callback } = await agent.follow(decision, issuer);
+    expect(callback?.href.startsWith(REDIRECT)).toBe(true);
+
+    const tokens = await client.authorizationCodeGrant(config, callback as URL, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    expect(tokens.token_type).toBe('bearer');
+    expect(tokens.expires_in).toBe(3600);
+    expect(tokens.scope).toBe('api1 offline_access');
+    expect(tokens.refresh_token).toMatch(/^grt_/);
+
+    const me = await fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(await me.json()).toMatchObject({ authMethod: 'bearer', user: { email: 'owner@a.test' } });
+
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token as string);
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+    const again = await fetch(`${issuer}/me`, {
+      headers: { authorization: `Bearer ${refreshed.access_token}` },
+    });
+    expect(again.status).toBe(200);
+    // The old refresh token is spent: presenting it again revokes the family, which openid-client reports.
+    await expect(client.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await expect(client.refreshTokenGrant(config, refreshed.refresh_token as string)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+
+  it('rejects an authorization response whose state or iss was tampered with', async () => {
+    const config = await client.discovery(
+      new URL(issuer),
+      key.key.publicKey,
+      undefined,
+      client.ClientSecretBasic(key.privateKey),
+      { execute: [client.allowInsecureRequests] },
+    );
+    const forged = new URL(`${REDIRECT}?code=gac_x&state=other&iss=${encodeURIComponent(issuer)}`);
+    await expect(client.authorizationCodeGrant(config, forged, { expectedState: 'mine' })).rejects.toThrow();
+    const mixUp = new URL(
+      `${REDIRECT}?code=gac_x&state=mine&iss=${encodeURIComponent('https://evil.example')}`,
+    );
+    await expect(client.authorizationCodeGrant(config, mixUp, { expectedState: 'mine' })).rejects.toThrow();
+  });
+});
