@@ -6,7 +6,7 @@ import { html, type SafeHtml } from './html.ts';
 export const SCOPE_TEXT: Record<string, { title: string; detail: string }> = {
   api1: {
     title: 'Use the Gatehouse API as you',
-    detail: 'Read and change the data of the workspaces below, with the rights of your account.',
+    detail: 'Read and change the data of the workspaces listed above, with the rights of your account.',
   },
   offline_access: {
     title: 'Stay connected',
