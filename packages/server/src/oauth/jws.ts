@@ -22,16 +22,23 @@ export function isSigningAlgorithm(alg: unknown): alg is SigningAlgorithm {
 
 const encode = (value: object) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 
-/** Signs `payload` under `header` (which must carry `alg`) into a compact JWS. */
+/**
+ * Signs `payload` under `header` (which must carry `alg`) into a compact JWS. The signature is
+ * computed on libuv's thread pool (crypto.sign with a callback), so the event loop keeps serving
+ * requests meanwhile and the token endpoint uses more than one core.
+ */
 export function signCompact(
   header: { alg: SigningAlgorithm; typ: string; kid: string },
   payload: object,
   key: KeyObject,
-): string {
+): Promise<string> {
   const input = `${encode(header)}.${encode(payload)}`;
   const { hash } = ALGORITHMS[header.alg];
-  const signature = sign(hash, Buffer.from(input, 'ascii'), { key, dsaEncoding: 'ieee-p1363' });
-  return `${input}.${signature.toString('base64url')}`;
+  return new Promise((resolve, reject) => {
+    sign(hash, Buffer.from(input, 'ascii'), { key, dsaEncoding: 'ieee-p1363' }, (error, signature) =>
+      error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`),
+    );
+  });
 }
 
 /** A compact JWS split into its parts; nothing in it is trusted yet. */

@@ -222,7 +222,7 @@ describeEachDialect('Bearer authentication on the REST API', (dialect) => {
   });
 
   it('builds the user of a user token (sub = user id) from its current membership', async () => {
-    const userToken = issueAccessToken(app.services, {
+    const userToken = await issueAccessToken(app.services, {
       client: s.orgKeyA.key,
       userId: s.a.userId,
       scope: 'api1',
@@ -237,7 +237,7 @@ describeEachDialect('Bearer authentication on the REST API', (dialect) => {
       role: 'owner',
     });
     // Tenant B's owner is no member of tenant A: a token naming them there is refused.
-    const outsider = issueAccessToken(app.services, {
+    const outsider = await issueAccessToken(app.services, {
       client: s.orgKeyA.key,
       userId: s.b.userId,
       scope: 'api1',

@@ -8,7 +8,7 @@ import type { GrantHandler } from './index.ts';
  */
 export const clientCredentials: GrantHandler = async ({ params, client, services }) => {
   const scope = resolveScope(params.get('scope'));
-  const { token, expiresIn } = issueAccessToken(services, {
+  const { token, expiresIn } = await issueAccessToken(services, {
     client,
     userId: null,
     scope,

@@ -40,7 +40,7 @@ export async function issueUserTokens(
   if (!access || access.scope.workspaceIds?.length === 0)
     throw invalidGrant('the user may no longer use this application');
   const now = Date.now();
-  const accessToken = issueAccessToken(services, {
+  const accessToken = await issueAccessToken(services, {
     client: input.client,
     userId: input.userId,
     scope: input.accessScope,
