@@ -222,4 +222,11 @@ async function main(): Promise<void> {
   log(`Written ${files.md} and ${files.json} in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+}
