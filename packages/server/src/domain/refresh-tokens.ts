@@ -82,22 +82,7 @@ export async function revokeRefreshTokenOf(
 ): Promise<boolean> {
   const record = await findRefreshToken(db, token);
   if (!record || record.apiKeyId !== client.id) return false;
-  const now = Date.now();
-  await inTransaction(db, async (trx) => {
-    await revokeFamiliesWithTokens(trx, [record.familyId], client.publicKey, now);
-    await insertAuditEvent(
-      trx,
-      {
-        tenantId: client.tenantId,
-        actor: `key:${client.publicKey}`,
-        ip,
-        action: 'refresh_token.revoked',
-        target: `user:${record.userId}`,
-        details: { family: record.familyId },
-      },
-      now,
-    );
-  });
+  await endFamily(db, record, client, ip, 'refresh_token.revoked');
   return true;
 }
 
@@ -176,6 +161,17 @@ export async function revokeReusedFamily(
   client: ApiKey,
   ip: string | null,
 ): Promise<void> {
+  await endFamily(db, record, client, ip, 'refresh_token.reused');
+}
+
+/** Revokes a refresh-token family with its live access tokens, and audits why, in one transaction. */
+async function endFamily(
+  db: Db,
+  record: RefreshTokenRecord,
+  client: ApiKey,
+  ip: string | null,
+  action: 'refresh_token.revoked' | 'refresh_token.reused',
+): Promise<void> {
   const now = Date.now();
   await inTransaction(db, async (trx) => {
     await revokeFamiliesWithTokens(trx, [record.familyId], client.publicKey, now);
@@ -185,7 +181,7 @@ export async function revokeReusedFamily(
         tenantId: client.tenantId,
         actor: `key:${client.publicKey}`,
         ip,
-        action: 'refresh_token.reused',
+        action,
         target: `user:${record.userId}`,
         details: { family: record.familyId },
       },
