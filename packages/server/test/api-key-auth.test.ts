@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey, rotateApiKey } from '../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../src/domain/audit.ts';
-import { generatePrivateKey } from '../src/domain/key-format.ts';
+import { generatePrivateKey, generatePublicKey, hashSecret } from '../src/domain/key-format.ts';
+import { insertApiKey, touchLastUsed } from '../src/storage/repositories/api-keys.ts';
 import { type Seed, seed } from './helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp } from './helpers/test-app.ts';
 
@@ -150,6 +151,41 @@ describeEachDialect('X-API-Key authentication', (dialect) => {
       .where('id', '=', issued.key.id)
       .executeTakeFirstOrThrow();
     expect(row.last_used_at).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('writes a batch of last-used times, each key its own, across statement chunks', async () => {
+    const db = app.services.db;
+    const ids = await db.transaction().execute(async (trx) => {
+      const created: number[] = [];
+      for (let i = 0; i < 501; i++) {
+        const key = await insertApiKey(
+          trx,
+          {
+            tenantId: s.b.tenantId,
+            workspaceId: null,
+            label: `batch ${i}`,
+            publicKey: generatePublicKey(),
+            redirectUris: [],
+            corsOrigins: [],
+            expiresAt: null,
+            createdBy: 'test',
+          },
+          { hash: hashSecret(generatePrivateKey()), last4: 'abcd' },
+          Date.now(),
+        );
+        created.push(key.id);
+      }
+      return created;
+    });
+    const base = 1_700_000_000_000;
+    await touchLastUsed(db, new Map(ids.map((id, i) => [id, base + i])));
+    const rows = await db
+      .selectFrom('api_keys')
+      .select(['id', 'last_used_at'])
+      .where('id', 'in', ids)
+      .execute();
+    expect(rows).toHaveLength(501);
+    for (const row of rows) expect(row.last_used_at).toBe(base + ids.indexOf(row.id));
   });
 
   it('stores only the hash of a private key', async () => {
