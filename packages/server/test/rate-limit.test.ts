@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, FastifyRequest, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { ConfigError } from '../src/config/config.ts';
 import { createApiKey } from '../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../src/domain/audit.ts';
+import type { ApiKey } from '../src/domain/types.ts';
 import { type Seed, seed } from './helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp, testConfig } from './helpers/test-app.ts';
 
@@ -162,6 +163,27 @@ describeEachDialect('rate limits', (dialect) => {
     const refused = await token(3);
     expectTooMany(refused);
     expect(refused.json().error).toBe('rate_limited');
+  });
+});
+
+describe('per-client budgets with many active clients', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('sqlite', LIMITS);
+  });
+  afterAll(() => t.close());
+
+  // Regression: the per-client limiter's counters lived in a 5,000-entry LRU (the plugin's default for
+  // child limiters), so 5,001 active clients evicted each other's counters and reset their budgets.
+  it('keeps counting a client while more than 5,000 other clients spend theirs', async () => {
+    // Sound for this test: the limiter reads only the route's config of a request.
+    const request = () => ({ routeOptions: { config: {} } }) as unknown as FastifyRequest;
+    // Sound for this test: spendClient reads only the key's id.
+    const client = (id: number) => ({ id }) as ApiKey;
+    const first = await t.app.budgets.spendClient(request(), client(1));
+    for (let id = 2; id <= 6000; id++) await t.app.budgets.spendClient(request(), client(id));
+    const again = await t.app.budgets.spendClient(request(), client(1));
+    expect(again.remaining).toBe(first.remaining - 1);
   });
 });
 

@@ -25,6 +25,12 @@ declare module 'fastify' {
 }
 
 const WINDOW_MS = 60_000;
+/**
+ * Counters kept per limiter in memory. Passed to every child limiter explicitly: @fastify/rate-limit's
+ * children do not inherit the plugin's `cache` and fall back to 5,000, which with more active clients
+ * than that evicted live counters (resetting their budgets) and thrashed the LRU on every request.
+ */
+const COUNTERS = 100_000;
 /** Infrastructure endpoints: no credential, no I/O, polled by probes and scrapers from a few addresses. */
 const UNLIMITED = new Set(['/healthz', '/status', '/metrics']);
 
@@ -90,6 +96,7 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
     else if (isConnect(route.url)) {
       // One budget per address across every OAuth endpoint, checked before the body is even read.
       connectLimiter ??= app.rateLimit({
+        cache: COUNTERS,
         max: config.tokenRateLimitPerMinute,
         keyGenerator: (request) => `connect:${normalizeIP(request.ip)}`,
       });
@@ -104,7 +111,7 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
     timeWindow: WINDOW_MS,
     keyGenerator: credentialKey,
     enableDraftSpec: true,
-    cache: 100_000,
+    cache: COUNTERS,
     skipOnError: true,
     errorResponseBuilder: (request, context) => tooMany(request, context.after),
     ...(config.redisUrl
@@ -114,10 +121,12 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
 
   const reader = app.createRateLimit();
   const clientId = new WeakMap<FastifyRequest, number>();
-  const clientLimiter = app.createRateLimit({
-    max: config.rateLimitPerMinute,
-    keyGenerator: (request) => `client:${clientId.get(request) ?? 0}`,
-  });
+  const clientLimiter = app.createRateLimit(
+    withCounters({
+      max: config.rateLimitPerMinute,
+      keyGenerator: (request: FastifyRequest) => `client:${clientId.get(request) ?? 0}`,
+    }),
+  );
   app.decorate('budgets', {
     async read(request: FastifyRequest): Promise<Budget> {
       const state = await reader(request, { increment: false });
@@ -136,6 +145,11 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
       };
     },
   });
+}
+
+/** Adds `cache` (honoured at run time, missing from CreateRateLimitOptions' type) to a limiter's options. */
+function withCounters<T extends object>(options: T): T {
+  return { ...options, cache: COUNTERS };
 }
 
 function whole(limit: number): Budget {
