@@ -242,7 +242,9 @@ export class KeyCache {
     value: T,
     keyId: number,
   ) {
-    cache.set(raw, value);
+    // TTLs spread over the last quarter of the bound: keys first seen together (a restart, a burst of
+    // clients) would otherwise all expire together and be read again in one burst that stalls the loop.
+    cache.set(raw, value, { ttl: this.options.ttlMs * (0.75 + Math.random() / 4) });
     const set = this.index.get(keyId);
     if (set) set.add(tagged);
     else this.index.set(keyId, new Set([tagged]));
