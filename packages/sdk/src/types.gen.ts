@@ -36,10 +36,10 @@ export interface Principal {
     label: string;
   };
   user: {
-    id?: number;
-    email?: string;
-    displayName?: string | null;
-    role?: 'owner' | 'admin' | 'member';
+    id: number;
+    email: string;
+    displayName: string | null;
+    role: 'owner' | 'admin' | 'member';
   } | null;
   scope: string;
 }

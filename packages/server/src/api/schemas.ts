@@ -71,6 +71,7 @@ export const principalSchema = {
         displayName: { type: ['string', 'null'] },
         role: { type: 'string', enum: ['owner', 'admin', 'member'] },
       },
+      required: ['id', 'email', 'displayName', 'role'],
     },
     scope: { type: 'string' },
   },
