@@ -97,7 +97,11 @@ describeEachDialect('client credentials grant', (dialect) => {
   it('answers invalid_client 401 with a Basic challenge for a wrong secret or an unknown client', async () => {
     for (const authorization of [
       basic(s.orgKeyA.key.publicKey, s.orgKeyB.privateKey),
-      basic(s.orgKeyB.key.publicKey.replace(/.$/, 'Z'), s.orgKeyB.privateKey),
+      // The last character changed to a different one (a fixed 'Z' left a key ending in 'Z' intact).
+      basic(
+        s.orgKeyB.key.publicKey.replace(/.$/, (c) => (c === 'Z' ? 'Y' : 'Z')),
+        s.orgKeyB.privateKey,
+      ),
     ]) {
       const res = await token(cc(), { authorization });
       expect(res.statusCode).toBe(401);
