@@ -1,14 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { keyStatus } from '../auth/key-cache.ts';
 import { endSession, startSession } from '../domain/sessions.ts';
+import { signIn } from '../domain/sign-in.ts';
+import type { SignInThrottle } from '../domain/sign-in-throttle.ts';
 import type { ApiKey } from '../domain/types.ts';
-import { accessThroughKey, checkCredentials } from '../domain/users.ts';
-import { insertAuditEvent } from '../storage/repositories/audit.ts';
 import { findTenant } from '../storage/repositories/tenants.ts';
 import { CSRF_FIELD, checkCsrf, csrfFailure, csrfToken, formFields } from './csrf.ts';
 import { html, type SafeHtml } from './html.ts';
 import { formTargetOf, sendErrorPage, sendPage } from './layout.ts';
-import type { LoginThrottle } from './login-throttle.ts';
 import { readSessionCookie, setSessionCookie } from './session-cookie.ts';
 
 export type SignInReason = 'not_member' | 'signed_out';
@@ -19,13 +18,30 @@ const NOTICES: Record<SignInReason, string> = {
   signed_out: 'You are signed out.',
 };
 
-/** Where the sign-in page sends the browser once signed in: our own authorization endpoint or console only. */
+const RETURN_TO_BASE = 'http://gatehouse.invalid';
+const MAX_RETURN_TO = 8192;
+
+function hasControlSpaceOrBackslash(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code <= 0x20 || code === 0x7f || code === 0x5c) return true;
+  }
+  return false;
+}
+
+/**
+ * Where the sign-in page sends the browser once signed in: our own authorization endpoint or the
+ * console only, so that the parameter is no open redirect (DESIGN.md 3 rule 4). The value is
+ * re-serialized by the URL parser, percent-encoding anything outside ASCII, so that it is always a
+ * valid Location header; anything else (`//evil.example`, `/\evil`, control characters) is the console.
+ */
 export function safeReturnTo(value: unknown): string {
-  // Only these two prefixes, matched literally: `//evil.example`, `/\evil`, `https://...` and anything
-  // else fall back to the console, so that the parameter is no open redirect (DESIGN.md 3 rule 4).
-  if (typeof value === 'string' && value.startsWith('/connect/authorize?') && !/[\\\s]/.test(value))
-    return value;
-  return '/console';
+  if (typeof value !== 'string' || value.length > MAX_RETURN_TO || !value.startsWith('/connect/authorize?'))
+    return '/console';
+  if (hasControlSpaceOrBackslash(value)) return '/console';
+  const url = URL.parse(value, RETURN_TO_BASE);
+  if (!url || url.origin !== RETURN_TO_BASE || url.pathname !== '/connect/authorize') return '/console';
+  return `${url.pathname}${url.search}`;
 }
 
 export function signInPath(returnTo: string, reason?: SignInReason): string {
@@ -100,7 +116,7 @@ function field(body: Record<string, unknown>, name: string): string {
 }
 
 /** `GET|POST /console/sign-in`: the email and password form (DESIGN.md 3 rule 8). */
-export function signInRoutes(app: FastifyInstance, throttle: LoginThrottle): void {
+export function signInRoutes(app: FastifyInstance, throttle: SignInThrottle): void {
   app.get<{ Querystring: Record<string, unknown> }>(
     '/console/sign-in',
     { schema: { hide: true } },
@@ -117,68 +133,44 @@ export function signInRoutes(app: FastifyInstance, throttle: LoginThrottle): voi
     const email = field(body, 'email').trim().slice(0, 254);
     const password = field(body, 'password').slice(0, 1024);
     const returnTo = safeReturnTo(body.return_to);
-    const retryAfter = throttle.retryAfter(email, request.ip);
-    if (retryAfter > 0) {
-      return sendErrorPage(
-        reply,
-        429,
-        'Too many attempts',
-        `Too many failed sign-ins. Try again in ${Math.ceil(retryAfter / 60)} minutes.`,
-        { 'retry-after': String(retryAfter) },
-      );
-    }
     const client = (await clientOf(request, returnTo))?.client;
     const { db } = request.server.services;
-    const result =
-      email && password
-        ? await checkCredentials(db, email, password)
-        : ({ ok: false, userId: null } as const);
-    if (!result.ok) {
-      throttle.recordFailure(email, request.ip);
-      // The email is not recorded for an unknown account: people type their password into it.
-      await insertAuditEvent(
-        db,
-        {
-          tenantId: client?.tenantId ?? null,
-          actor: 'anonymous',
-          action: 'login.failed',
-          target: result.userId === null ? null : `user:${result.userId}`,
-          ip: request.ip,
-          details: { reason: result.userId === null ? 'unknown_account' : 'wrong_password' },
-        },
-        Date.now(),
-      );
-      // One answer for an unknown account and a wrong password (DESIGN.md 3 rule 8).
-      return render(request, reply, { email, returnTo, error: 'Incorrect email or password.' }, 400);
+    const outcome = await signIn(db, throttle, { email, password, ip: request.ip, client });
+    switch (outcome.kind) {
+      case 'throttled':
+        return sendErrorPage(
+          reply,
+          429,
+          'Too many attempts',
+          `Too many failed sign-ins. Try again in ${Math.ceil(outcome.retryAfterSeconds / 60)} minutes.`,
+          { 'retry-after': String(outcome.retryAfterSeconds) },
+        );
+      case 'busy':
+        return sendErrorPage(
+          reply,
+          503,
+          'Busy',
+          'Many people are signing in right now. Try again in a moment.',
+          { 'retry-after': String(outcome.retryAfterSeconds) },
+        );
+      case 'failed':
+        // One answer for an unknown account and a wrong password (DESIGN.md 3 rule 8).
+        return render(request, reply, { email, returnTo, error: 'Incorrect email or password.' }, 400);
+      case 'not_member':
+        return render(
+          request,
+          reply,
+          { email, returnTo, error: 'This account is not a member of the organization of this application.' },
+          403,
+        );
+      case 'ok': {
+        // A new session on every sign-in (no fixation); the one it replaces ends now.
+        const previous = readSessionCookie(request);
+        if (previous) await endSession(db, previous);
+        const { token } = await startSession(db, outcome.user.id);
+        setSessionCookie(reply, token);
+        return reply.redirect(returnTo, 303);
+      }
     }
-    throttle.recordSuccess(email);
-    // Authenticated, but for an application of an organization the user is not a member of: refused
-    // with a clear message, since only someone who knows the password can get this far (no oracle).
-    if (client && !(await accessThroughKey(db, client, result.user.id))) {
-      await insertAuditEvent(
-        db,
-        {
-          tenantId: client.tenantId,
-          actor: `user:${result.user.id}`,
-          action: 'login.refused',
-          target: client.publicKey,
-          ip: request.ip,
-          details: { reason: 'not_member' },
-        },
-        Date.now(),
-      );
-      return render(
-        request,
-        reply,
-        { email, returnTo, error: 'This account is not a member of the organization of this application.' },
-        403,
-      );
-    }
-    // A new session on every sign-in (no fixation); the one it replaces ends now.
-    const previous = readSessionCookie(request);
-    if (previous) await endSession(db, previous);
-    const { token } = await startSession(db, result.user.id);
-    setSessionCookie(reply, token);
-    return reply.redirect(returnTo, 303);
   });
 }

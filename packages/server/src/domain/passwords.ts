@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { passwordSlots } from './password-slots.ts';
 
 // OWASP's scrypt parameters (N=2^15, r=8, p=1); needs 32 MiB, so maxmem is raised above Node's default.
 const N = 2 ** 15;
@@ -9,12 +10,16 @@ const MAXMEM = 64 * 1024 * 1024;
 
 export const MIN_PASSWORD_LENGTH = 12;
 
+/** One scrypt, in a password slot (see password-slots.ts): throws a 503 `busy` problem when none is free soon. */
 function derive(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { N: n, r, p, maxmem: MAXMEM }, (error, key) =>
-      error ? reject(error) : resolve(key),
-    );
-  });
+  return passwordSlots.run(
+    () =>
+      new Promise((resolve, reject) => {
+        scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { N: n, r, p, maxmem: MAXMEM }, (error, key) =>
+          error ? reject(error) : resolve(key),
+        );
+      }),
+  );
 }
 
 /** Why a password is refused, or null when it is acceptable. */

@@ -1,7 +1,5 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { Redis } from 'ioredis';
-import { ConfigError } from '../config/config.ts';
 import type { ApiKey } from '../domain/types.ts';
 import { OAuthError, ProblemError } from '../errors/errors.ts';
 
@@ -48,37 +46,9 @@ function credentialKey(request: FastifyRequest): string {
   return principal ? `key:${principal.apiKey.id}` : `ip:${normalizeIP(request.ip)}`;
 }
 
-function tooMany(request: FastifyRequest, after: string): Error {
-  const detail = `too many requests; retry in ${after}`;
-  // RFC 6749 5.2 JSON on the OAuth endpoints, an RFC 9457 problem everywhere else.
-  return isConnect(request.routeOptions.url)
-    ? new OAuthError('rate_limited', detail)
-    : new ProblemError('rate_limited', detail);
-}
-
-async function connectRedis(app: FastifyInstance, url: string): Promise<Redis> {
-  // Fail fast while Redis is away (enableOfflineQueue: false): the limiter then lets requests through
-  // (skipOnError) rather than holding them, and says so once per outage.
-  const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  let down = false;
-  redis.on('error', () => {
-    if (!down) app.log.warn('Redis is unreachable: rate limits are not enforced until it is back');
-    down = true;
-  });
-  redis.on('ready', () => {
-    down = false;
-  });
-  try {
-    await redis.connect();
-  } catch {
-    redis.disconnect();
-    // The URL may carry a password: it is never part of the message.
-    throw new ConfigError('GATEHOUSE_REDIS_URL', 'cannot connect to Redis');
-  }
-  app.addHook('onClose', async () => {
-    await redis.quit().catch(() => redis.disconnect());
-  });
-  return redis;
+/** The scope of the route answers it in its own format (RFC 6749 JSON on the OAuth endpoints). */
+function tooMany(after: string): Error {
+  return new ProblemError('rate_limited', `too many requests; retry in ${after}`);
 }
 
 /**
@@ -113,10 +83,8 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
     enableDraftSpec: true,
     cache: COUNTERS,
     skipOnError: true,
-    errorResponseBuilder: (request, context) => tooMany(request, context.after),
-    ...(config.redisUrl
-      ? { redis: await connectRedis(app, config.redisUrl), nameSpace: `${config.redisPrefix}rl:` }
-      : {}),
+    errorResponseBuilder: (_request, context) => tooMany(context.after),
+    ...(app.services.redis ? { redis: app.services.redis, nameSpace: `${config.redisPrefix}rl:` } : {}),
   });
 
   const reader = app.createRateLimit();

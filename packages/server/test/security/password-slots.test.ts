@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { passwordSlots } from '../../src/domain/password-slots.ts';
+import { Browser, hiddenFields } from '../helpers/authorization-flow.ts';
+import { seed } from '../helpers/seed.ts';
+import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+
+describeEachDialect('password checks during a sign-in storm', (dialect) => {
+  let t: TestApp;
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    t = await createTestApp(dialect);
+    app = t.app;
+    await seed(app.services.db);
+  });
+  afterAll(() => t.close());
+
+  it('runs a bounded number of password hashes at once and refuses the excess with 503 and Retry-After', async () => {
+    // 200 accounts from 200 addresses: no sign-in budget stops them, only the password slots can.
+    const sends = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const browser = new Browser(app);
+        const page = await browser.get('/console/sign-in');
+        const form = {
+          ...hiddenFields(page.body, '/console/sign-in'),
+          email: `storm-${i}@unknown.test`,
+          password: 'wrong password, long enough',
+        };
+        return () =>
+          app.inject({
+            method: 'POST',
+            url: '/console/sign-in',
+            remoteAddress: `10.20.${Math.floor(i / 200)}.${i % 200}`,
+            headers: { 'content-type': 'application/x-www-form-urlencoded', ...browser.jar.header() },
+            payload: new URLSearchParams(form).toString(),
+          });
+      }),
+    );
+    let mostRunning = 0;
+    const sampler = setInterval(() => {
+      mostRunning = Math.max(mostRunning, passwordSlots.load.running);
+    }, 5);
+    const responses = await Promise.all(sends.map((send) => send()));
+    clearInterval(sampler);
+
+    const busy = responses.filter((r) => r.statusCode === 503);
+    expect(busy.length).toBeGreaterThan(0);
+    for (const res of busy) {
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+    }
+    expect(responses.every((r) => r.statusCode === 400 || r.statusCode === 503)).toBe(true);
+    expect(mostRunning).toBeLessThanOrEqual(passwordSlots.limits.concurrency);
+    // Fewer hashes run at once than libuv has threads, so token signing always finds one free.
+    expect(passwordSlots.limits.concurrency).toBeLessThan(Number(process.env.UV_THREADPOOL_SIZE) || 4);
+  });
+
+  it('does not count a sign-in refused as busy against its account or address', async () => {
+    app.loginThrottle.clear();
+    const reservation = await app.loginThrottle.reserve('owner@a.test', '10.21.0.1');
+    if (!reservation.ok) throw new Error('expected a place');
+    await app.loginThrottle.cancel(reservation.attempt);
+    for (let i = 0; i < app.loginThrottle.limits.perAccount; i++) {
+      expect((await app.loginThrottle.reserve('owner@a.test', '10.21.0.1')).ok).toBe(true);
+    }
+  });
+});

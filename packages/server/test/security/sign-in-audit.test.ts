@@ -1,0 +1,87 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { Browser, hiddenFields } from '../helpers/authorization-flow.ts';
+import { type Seed, seed } from '../helpers/seed.ts';
+import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+
+describeEachDialect('sign-in audit events are no account-existence oracle', (dialect) => {
+  let t: TestApp;
+  let app: FastifyInstance;
+  let s: Seed;
+  let returnTo: string;
+  beforeAll(async () => {
+    t = await createTestApp(dialect);
+    app = t.app;
+    s = await seed(app.services.db);
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: s.orgKeyA.key.publicKey,
+      redirect_uri: 'https://app.example/callback',
+      scope: 'api1',
+    });
+    returnTo = `/connect/authorize?${query}`;
+  });
+  afterAll(() => t.close());
+  beforeEach(() => app.loginThrottle.clear());
+
+  /** A sign-in form loaded for tenant A's application, ready to post. */
+  async function prepare(email: string, password: string, ip = '10.7.0.1') {
+    const browser = new Browser(app);
+    const page = await browser.get(`/console/sign-in?${new URLSearchParams({ return_to: returnTo })}`);
+    const form = { ...hiddenFields(page.body, '/console/sign-in'), email, password };
+    return () =>
+      app.inject({
+        method: 'POST',
+        url: '/console/sign-in',
+        remoteAddress: ip,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...browser.jar.header() },
+        payload: new URLSearchParams(form).toString(),
+      });
+  }
+
+  const eventsOfTenantA = () =>
+    app.services.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('tenant_id', '=', s.a.tenantId)
+      .where('action', '=', 'login.failed')
+      .execute();
+
+  it("writes nothing into tenant A's log when a user of tenant B fails to sign in through A's client", async () => {
+    const before = (await eventsOfTenantA()).length;
+    expect((await (await prepare('owner@b.test', 'wrong password, long enough'))()).statusCode).toBe(400);
+    expect((await (await prepare('nobody@nowhere.test', 'wrong password, long enough'))()).statusCode).toBe(
+      400,
+    );
+    expect(await eventsOfTenantA()).toHaveLength(before);
+    // The failure is still recorded, for the operator, without a tenant.
+    const anonymous = await app.services.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('tenant_id', 'is', null)
+      .where('action', '=', 'login.failed')
+      .where('target', '=', `user:${s.b.userId}`)
+      .execute();
+    expect(anonymous.length).toBeGreaterThan(0);
+  });
+
+  it("records a failed sign-in of tenant A's own member in A's log", async () => {
+    const before = (await eventsOfTenantA()).length;
+    expect((await (await prepare('owner@a.test', 'wrong password, long enough'))()).statusCode).toBe(400);
+    const after = await eventsOfTenantA();
+    expect(after).toHaveLength(before + 1);
+    expect(after.at(-1)).toMatchObject({ target: `user:${s.a.userId}`, actor: 'anonymous' });
+  });
+
+  it("bounds what 100 concurrent failed sign-ins through A's client write into A's log", async () => {
+    const before = (await eventsOfTenantA()).length;
+    const sends = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => prepare('owner@a.test', `wrong password ${i}`, `10.8.0.${i}`)),
+    );
+    const responses = await Promise.all(sends.map((send) => send()));
+    expect(responses.filter((r) => r.statusCode === 429).length).toBeGreaterThanOrEqual(90);
+    expect((await eventsOfTenantA()).length - before).toBeLessThanOrEqual(
+      app.loginThrottle.limits.perAccount,
+    );
+  });
+});
