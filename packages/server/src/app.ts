@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { apiRoutes } from './api/index.ts';
 import type { Config } from './config/config.ts';
 import { consoleRoutes } from './console/routes.ts';
 import { cors } from './http/cors.ts';
-import { installErrorHandler } from './http/error-handler.ts';
+import { answerProblems, frameworkErrors } from './http/error-handler.ts';
 import { inputGuard } from './http/input-guard.ts';
 import { metrics } from './http/metrics.ts';
 import { openApi } from './http/openapi.ts';
@@ -25,6 +24,8 @@ declare module 'fastify' {
 export interface AppOptions extends ServiceOptions {
   /** Log to stdout (the server) or not at all (tests, CLI). */
   logger?: boolean;
+  /** Log to this stream instead of stdout (tests that read the log). */
+  logStream?: { write(line: string): void };
 }
 
 /** Headers and body fields that carry secrets: never written to a log (DESIGN.md 3 rule 1). */
@@ -37,18 +38,33 @@ const REDACT = [
 
 /** Builds the whole application without listening, so that tests can `inject`. */
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
-  const services = await createServices(config, options);
+  // The logger exists once the app does; Redis can only go down after that.
+  const logged: { app?: FastifyInstance } = {};
+  const services = await createServices(config, {
+    ...options,
+    onRedisDown: () =>
+      logged.app?.log.warn(
+        'Redis is unreachable: shared rate limits are not enforced, and sign-in and failed-authentication budgets are counted per instance, until it is back',
+      ),
+  });
   const serverOptions: FastifyServerOptions & { https?: object } = {
-    logger: options.logger
-      ? {
-          level: config.logLevel,
-          redact: { paths: REDACT, censor: '[redacted]' },
-          // Paths only: a query string may carry what a misbehaving client should not have sent.
-          serializers: {
-            req: (req) => ({ id: req.id, method: req.method, url: req.url?.split('?')[0] ?? '', ip: req.ip }),
-          },
-        }
-      : false,
+    logger:
+      options.logger || options.logStream
+        ? {
+            ...(options.logStream ? { stream: options.logStream } : {}),
+            level: config.logLevel,
+            redact: { paths: REDACT, censor: '[redacted]' },
+            // Paths only: a query string may carry what a misbehaving client should not have sent.
+            serializers: {
+              req: (req) => ({
+                id: req.id,
+                method: req.method,
+                url: req.url?.split('?')[0] ?? '',
+                ip: req.ip,
+              }),
+            },
+          }
+        : false,
     // The original API's generated clients send `/v1/Workspaces`: paths match in any case (DESIGN.md 1).
     routerOptions: { caseSensitive: false },
     trustProxy: typeof config.trustProxy === 'boolean' ? config.trustProxy : [...config.trustProxy],
@@ -56,18 +72,24 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // Request ids are ours: a client-chosen id could forge log lines.
     requestIdHeader: false,
     genReqId: () => randomUUID(),
+    // A path that is not valid percent-encoding never reaches a route: answered in our formats.
+    frameworkErrors,
   };
   if (config.tlsCert && config.tlsKey) {
     serverOptions.https = { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) };
   }
   // Typed as the plain HTTP instance: with TLS, Fastify serves the same request and reply API over https.Server.
   const app = Fastify(serverOptions);
+  logged.app = app;
   app.decorate('services', services);
   app.decorateRequest('principal', null);
   app.addHook('onClose', async () => {
     for (const task of services.onClose.reverse()) await task();
   });
-  installErrorHandler(app);
+  // The root scope answers RFC 9457 problems (the REST API); the OAuth endpoints and the pages are
+  // encapsulated scopes with their own error formats, so a format follows from where a route is
+  // registered, never from the URL a client sent.
+  answerProblems(app);
   securityHeaders(app);
   // Cross-cutting rules, before any route: rate limits attach themselves to routes as they are added.
   transportRule(app);
@@ -75,7 +97,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   metrics(app);
   await cors(app);
   await rateLimits(app);
-  await app.register(formbody);
   await openApi(app);
   apiRoutes(app);
   await consoleRoutes(app);

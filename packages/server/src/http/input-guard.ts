@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { OAuthError, ProblemError } from '../errors/errors.ts';
+import { ProblemError } from '../errors/errors.ts';
 
 /**
  * Why a value cannot reach the database, or null. Two gaps the JSON schemas cannot close:
@@ -39,7 +39,7 @@ function check(request: FastifyRequest): string | null {
 
 /**
  * Input hardening for every route: validated input that the database would still choke on is a 400
- * (`invalid_request` on the OAuth endpoints), and only JSON and form bodies are accepted, so that any
+ * (in the format of the route's scope: `invalid_request` on the OAuth endpoints), and only JSON and form bodies are accepted, so that any
  * other content type is a 415 rather than a string handed to a route that expects an object.
  */
 export function inputGuard(app: FastifyInstance): void {
@@ -47,8 +47,6 @@ export function inputGuard(app: FastifyInstance): void {
   app.addHook('preHandler', async (request) => {
     const problem = check(request);
     if (problem === null) return;
-    if (request.url.slice(0, 9).toLowerCase() === '/connect/')
-      throw new OAuthError('invalid_request', problem);
     throw new ProblemError('validation_failed', problem);
   });
 }

@@ -9,8 +9,9 @@ interface ResponseTallies {
   none: { missing: number };
 }
 
-function isConnect(url: string): boolean {
-  return url.slice(0, 9).toLowerCase() === '/connect/';
+/** The OAuth endpoints answer 401 for client authentication, not for API credentials. */
+function isConnect(request: FastifyRequest): boolean {
+  return request.routeOptions.url?.startsWith('/connect/') === true;
 }
 
 /**
@@ -23,7 +24,7 @@ function tallyAuth(tallies: ResponseTallies, request: FastifyRequest, status: nu
     if (principal.authMethod === 'bearer') tallies.bearer.valid++;
     return;
   }
-  if (status !== 401 || isConnect(request.url)) return;
+  if (status !== 401 || isConnect(request)) return;
   const authorization = request.headers.authorization;
   if (authorization !== undefined && request.headers['x-api-key'] === undefined) {
     if (/^bearer /i.test(authorization)) tallies.bearer.invalid++;

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { OAuthError, ProblemError } from '../errors/errors.ts';
+import { ProblemError } from '../errors/errors.ts';
 
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (`::ffff:127.0.0.1`). */
 export function isLoopbackAddress(address: string): boolean {
@@ -35,10 +35,7 @@ export function transportRule(app: FastifyInstance): void {
   if (app.services.config.mode !== 'production') return;
   app.addHook('onRequest', async (request) => {
     if (request.protocol === 'https' || !carriesCredentials(request) || isLoopbackAddress(request.ip)) return;
-    const detail = 'credentials must be sent over HTTPS';
-    // RFC 6749 3.1 and 3.2 require TLS at the authorization server; its errors are RFC 6749 JSON.
-    if (request.url.slice(0, 9).toLowerCase() === '/connect/')
-      throw new OAuthError('invalid_request', detail);
-    throw new ProblemError('insecure_transport', detail);
+    // RFC 6749 3.1 and 3.2 require TLS at the authorization server too; each scope answers in its format.
+    throw new ProblemError('insecure_transport', 'credentials must be sent over HTTPS');
   });
 }

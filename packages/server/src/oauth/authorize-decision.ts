@@ -20,8 +20,8 @@ async function decide(request: FastifyRequest, reply: FastifyReply): Promise<Fas
   const authz = validation.request;
   const session = await currentSession(request);
   if (!session) return reply.redirect(signInPath(authorizePath(authz.params, ['login'])), 303);
-  const access = await checkAccess(reply, authz, session.userId);
-  if (!('membership' in access)) return access;
+  const check = await checkAccess(reply, authz, session.userId);
+  if (!check.ok) return check.answer();
   if (decision === 'deny') return redirectError(reply, authz, 'access_denied', 'the user denied the request');
   if (decision !== 'allow') return sendErrorPage(reply, 400, 'Unexpected answer', 'Choose Allow or Deny.');
   await rememberConsent(request.server.services.db, session.userId, authz.client, authz.scopes, {

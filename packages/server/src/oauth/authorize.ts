@@ -62,32 +62,49 @@ export async function grantCode(
   return reply.header('cache-control', 'no-store').redirect(target, 303);
 }
 
-/** The user's access through the client, or the answer when there is none worth continuing with. */
+/**
+ * The user's access through the client, or the answer to send when there is none worth continuing
+ * with. A result, not a reply: a Fastify reply is a thenable, and an async function returning one
+ * resolves to what the reply resolves to (nothing), not to the reply.
+ */
+export type AccessCheck = { ok: true; access: AccessThroughKey } | { ok: false; answer: () => FastifyReply };
+
 export async function checkAccess(
   reply: FastifyReply,
   authz: AuthorizationRequest,
   userId: number,
-): Promise<AccessThroughKey | FastifyReply> {
+): Promise<AccessCheck> {
   const access = await accessThroughKey(reply.server.services.db, authz.client, userId);
   if (!access) {
     if (authz.prompt.has('none'))
-      return redirectError(
-        reply,
-        authz,
-        'login_required',
-        'the signed-in user is not a member of this organization',
-      );
-    return reply.redirect(signInPath(authorizePath(authz.params, ['login']), 'not_member'), 303);
+      return {
+        ok: false,
+        answer: () =>
+          redirectError(
+            reply,
+            authz,
+            'login_required',
+            'the signed-in user is not a member of this organization',
+          ),
+      };
+    return {
+      ok: false,
+      answer: () => reply.redirect(signInPath(authorizePath(authz.params, ['login']), 'not_member'), 303),
+    };
   }
   if (access.scope.workspaceIds?.length === 0) {
-    return redirectError(
-      reply,
-      authz,
-      'access_denied',
-      'the user has no access to the workspace of this application',
-    );
+    return {
+      ok: false,
+      answer: () =>
+        redirectError(
+          reply,
+          authz,
+          'access_denied',
+          'the user has no access to the workspace of this application',
+        ),
+    };
   }
-  return access;
+  return { ok: true, access };
 }
 
 async function showConsent(
@@ -137,8 +154,9 @@ async function authorize(
     // Back here after signing in, without `login` so that the fresh sign-in satisfies it.
     return reply.redirect(signInPath(authorizePath(authz.params, ['login'])), 303);
   }
-  const access = await checkAccess(reply, authz, session.userId);
-  if (!('membership' in access)) return access;
+  const check = await checkAccess(reply, authz, session.userId);
+  if (!check.ok) return check.answer();
+  const { access } = check;
   const consented =
     !authz.prompt.has('consent') &&
     (await hasConsent(request.server.services.db, session.userId, authz.client, authz.scopes));

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { JwtBearerVerifier } from '../auth/bearer-verifier.ts';
-import { authorizeRoutes } from './authorize.ts';
+import { answerOAuthErrors } from '../http/error-handler.ts';
 import { Denylist } from './denylist.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { acceptOnlyForms } from './form-body.ts';
@@ -37,15 +37,15 @@ export async function oauthRoutes(app: FastifyInstance, options: OAuthOptions = 
   });
 
   discoveryRoutes(app);
-  // Outside the form-only scope below: the authorization endpoint answers pages and redirects, not JSON.
-  authorizeRoutes(app);
   jwksRoute(app);
-  // Encapsulated: the form-only body parsing applies to /connect/* and nowhere else.
+  // Encapsulated: RFC 6749 errors and form-only bodies apply to these endpoints and nowhere else. The
+  // authorization endpoint answers pages and redirects instead: it is registered with the console.
   await app.register(connectEndpoints);
 }
 
-/** `/connect/*`: form bodies only, each endpoint one file. */
+/** `/connect/token`, revocation and introspection: RFC 6749 5.2 errors, form bodies only, one file each. */
 function connectEndpoints(connect: FastifyInstance, _options: unknown, done: (error?: Error) => void): void {
+  answerOAuthErrors(connect);
   acceptOnlyForms(connect);
   tokenRoute(connect);
   revocationRoute(connect);

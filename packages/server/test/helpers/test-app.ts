@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { describe } from 'vitest';
-import { buildApp } from '../../src/app.ts';
+import { type AppOptions, buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config/config.ts';
 import { openStorage, type Storage } from '../../src/storage/database.ts';
 
@@ -79,9 +79,10 @@ export interface TestApp {
 export async function createTestApp(
   dialect: DialectName,
   env: Record<string, string> = {},
+  options: Omit<AppOptions, 'storage'> = {},
 ): Promise<TestApp> {
   const { storage, drop } = await openTestStorage(dialect);
-  const app = await buildApp(testConfig(env), { storage, keyCache: { pollMs: 50 } });
+  const app = await buildApp(testConfig(env), { storage, keyCache: { pollMs: 50 }, ...options });
   return {
     app,
     storage,
