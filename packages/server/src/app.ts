@@ -36,6 +36,18 @@ const REDACT = [
   'res.headers["set-cookie"]',
 ];
 
+/**
+ * Fastify's trust function for `GATEHOUSE_TRUST_PROXY`. A hop count trusts the peer (hop 0) and the
+ * next `hops - 1` addresses of X-Forwarded-For from the right, so the client address is the one the
+ * outermost proxy appended. (Fastify's own number form trusts nothing, by design of its authors.)
+ */
+function trustedProxies(
+  setting: Config['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting === 'number') return (_address, hop) => hop < setting;
+  return typeof setting === 'object' ? [...setting] : setting;
+}
+
 /** Builds the whole application without listening, so that tests can `inject`. */
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   // The logger exists once the app does; Redis can only go down after that.
@@ -67,7 +79,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         : false,
     // The original API's generated clients send `/v1/Workspaces`: paths match in any case (DESIGN.md 1).
     routerOptions: { caseSensitive: false },
-    trustProxy: typeof config.trustProxy === 'boolean' ? config.trustProxy : [...config.trustProxy],
+    trustProxy: trustedProxies(config.trustProxy),
     bodyLimit: 64 * 1024,
     // Request ids are ours: a client-chosen id could forge log lines.
     requestIdHeader: false,

@@ -16,8 +16,11 @@ export interface Config {
   readonly secret: string;
   readonly tlsCert: string | null;
   readonly tlsKey: string | null;
-  /** true: trust every sender's X-Forwarded-*; a list: only these proxy addresses or CIDR ranges. */
-  readonly trustProxy: boolean | readonly string[];
+  /**
+   * false: ignore X-Forwarded-*; a number: that many proxies in front (the client address is the one
+   * the outermost of them appended); a list: only these proxy addresses or CIDR ranges.
+   */
+  readonly trustProxy: false | number | readonly string[];
   readonly redisUrl: string | null;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Access token lifetime in seconds. */
@@ -32,6 +35,8 @@ export interface Config {
   readonly redisPrefix: string;
   /** Serve Prometheus metrics at `/metrics`. */
   readonly metrics: boolean;
+  /** Days an audit event is kept before the retention job deletes it (`GATEHOUSE_AUDIT_RETENTION_DAYS`). */
+  readonly auditRetentionDays: number;
 }
 
 /** A bad setting: the message names the variable. */
@@ -107,13 +112,16 @@ function developmentSecret(databaseUrl: string): string {
 }
 
 /**
- * `true`/`false`, or a comma-separated list of proxy addresses and CIDR ranges. A list is safer:
- * with `true`, a client that reaches Gatehouse directly could forge X-Forwarded-Proto and -For.
+ * `false`, `true` (one proxy), a number of proxies, or a comma-separated list of proxy addresses and
+ * CIDR ranges. `true` is one hop, not "trust everything": X-Forwarded-For is a list that the client
+ * starts, so only the address the proxy appended (the right-most) says who connected to it; trusting
+ * every entry would let a client choose its own address (and so its rate-limit budget and audit IP).
  */
-function proxies(env: Env): boolean | readonly string[] {
+function proxies(env: Env): false | number | readonly string[] {
   const raw = read(env, 'GATEHOUSE_TRUST_PROXY');
+  if (raw !== undefined && /^\d{1,2}$/.test(raw)) return Number(raw) === 0 ? false : Number(raw);
   if (raw === undefined || (!raw.includes('.') && !raw.includes(':')))
-    return boolean(env, 'GATEHOUSE_TRUST_PROXY');
+    return boolean(env, 'GATEHOUSE_TRUST_PROXY') ? 1 : false;
   const list = raw.split(',').map((entry) => entry.trim());
   for (const entry of list) {
     const [address = '', prefix, ...rest] = entry.split('/');
@@ -172,7 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     if (!tlsCert && !trustProxy) {
       throw new ConfigError(
         'GATEHOUSE_TLS_CERT',
-        'production needs TLS (GATEHOUSE_TLS_CERT/KEY) or GATEHOUSE_TRUST_PROXY=true',
+        'production needs TLS (GATEHOUSE_TLS_CERT/KEY) or GATEHOUSE_TRUST_PROXY (the proxy addresses, or true)',
       );
     }
     if (!issuer.startsWith('https://'))
@@ -211,5 +219,6 @@ export function loadConfig(env: Env = process.env): Config {
     tokenRateLimitPerMinute: integer(env, 'GATEHOUSE_TOKEN_RATE_LIMIT', 600, 1, 10_000_000),
     redisPrefix,
     metrics: boolean(env, 'GATEHOUSE_METRICS', true),
+    auditRetentionDays: integer(env, 'GATEHOUSE_AUDIT_RETENTION_DAYS', 365, 1, 36_500),
   });
 }
