@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { listAuthorizedApps, revokeConsent } from '../domain/consents.ts';
+import { oauthOf } from '../oauth/runtime.ts';
 import type { ConsentListing } from '../storage/repositories/consents.ts';
 import { findUserById } from '../storage/repositories/users.ts';
 import { CSRF_FIELD, checkCsrf, csrfFailure, csrfToken, formFields } from './csrf.ts';
@@ -51,10 +52,16 @@ async function revoke(
   const { publicKey } = request.params;
   const removed =
     PUBLIC_KEY.test(publicKey) &&
-    (await revokeConsent(request.server.services.db, user.id, publicKey, {
-      actor: `user:${user.id}`,
-      ip: request.ip,
-    }));
+    (await revokeConsent(
+      request.server.services.db,
+      oauthOf(request.server.services).denylist,
+      user.id,
+      publicKey,
+      {
+        actor: `user:${user.id}`,
+        ip: request.ip,
+      },
+    ));
   return { done: true as const, removed };
 }
 

@@ -9,6 +9,7 @@ import {
 import { type Db, inTransaction } from '../storage/transaction.ts';
 import { hashToken, randomToken } from './opaque-tokens.ts';
 import { type IssuedGrant, recordIssuedTokens, revokeFamiliesWithTokens } from './refresh-tokens.ts';
+import type { RevocationSink } from './revocations.ts';
 import type { ApiKey } from './types.ts';
 
 /** Codes live 60 seconds (RFC 6749 4.1.2 recommends at most 10 minutes; a browser redirect needs less). */
@@ -67,6 +68,7 @@ export async function redeemCode(
  */
 export async function revokeReplayedCode(
   db: Db,
+  sink: RevocationSink,
   code: CodeRecord,
   client: ApiKey | null,
   ip: string | null,
@@ -74,7 +76,7 @@ export async function revokeReplayedCode(
   const now = Date.now();
   const key = await findKeyById(db, code.apiKeyId);
   await inTransaction(db, async (trx) => {
-    if (code.familyId && key) await revokeFamiliesWithTokens(trx, [code.familyId], key.publicKey, now);
+    if (code.familyId && key) await revokeFamiliesWithTokens(trx, sink, [code.familyId], key.publicKey, now);
     await insertAuditEvent(
       trx,
       {

@@ -10,6 +10,7 @@ import {
 import { type Db, inTransaction } from '../storage/transaction.ts';
 import type { Actor } from './audit.ts';
 import { revokeUserGrants } from './refresh-tokens.ts';
+import type { RevocationSink } from './revocations.ts';
 import type { ApiKey } from './types.ts';
 
 /** True when the user already agreed to every requested scope value for this key. */
@@ -43,17 +44,24 @@ export async function rememberConsent(
 
 /**
  * Withdraws a user's consent to a key. Everything the user granted to it dies with it: refresh tokens
- * and live access tokens, so that "remove access" means what it says.
+ * codes not yet exchanged, refresh tokens and live access tokens (refused on this instance at once),
+ * so that "remove access" means what it says.
  * @returns false when the user had no consent for that key.
  */
-export async function revokeConsent(db: Db, userId: number, publicKey: string, by: Actor): Promise<boolean> {
+export async function revokeConsent(
+  db: Db,
+  sink: RevocationSink,
+  userId: number,
+  publicKey: string,
+  by: Actor,
+): Promise<boolean> {
   const found = await findKeyByPublicKey(db, publicKey);
   if (!found) return false;
   const key = found.key;
   const now = Date.now();
   return inTransaction(db, async (trx) => {
     if (!(await deleteConsent(trx, userId, key.id))) return false;
-    await revokeUserGrants(trx, key, userId, now);
+    await revokeUserGrants(trx, sink, key, userId, now);
     await insertAuditEvent(
       trx,
       { tenantId: key.tenantId, ...by, action: 'consent.revoked', target: key.publicKey },

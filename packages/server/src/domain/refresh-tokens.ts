@@ -1,5 +1,5 @@
 import { insertAuditEvent } from '../storage/repositories/audit.ts';
-import { deleteStaleCodes } from '../storage/repositories/authorization-codes.ts';
+import { deleteStaleCodes, deleteUnusedCodes } from '../storage/repositories/authorization-codes.ts';
 import { deleteConsentsOfKey } from '../storage/repositories/consents.ts';
 import {
   findRefreshTokenByHash,
@@ -12,9 +12,9 @@ import {
   revokeFamilies,
   revokeRefreshTokensOf,
 } from '../storage/repositories/refresh-tokens.ts';
-import { insertRevokedToken } from '../storage/repositories/revoked-tokens.ts';
 import { type Db, inTransaction } from '../storage/transaction.ts';
 import { hashToken, randomToken } from './opaque-tokens.ts';
+import { type RevocationSink, revokeAccessTokens } from './revocations.ts';
 import type { ApiKey } from './types.ts';
 
 /** Refresh tokens are opaque: `grt_` and 256 random bits. */
@@ -37,34 +37,51 @@ export async function findRefreshToken(db: Db, token: string): Promise<RefreshTo
  */
 export async function revokeFamiliesWithTokens(
   trx: Db,
+  sink: RevocationSink,
   familyIds: string[],
   clientId: string,
   now: number,
 ): Promise<void> {
   await revokeFamilies(trx, familyIds, now);
-  for (const token of await listLiveGrantAccessTokens(trx, { familyIds }, now)) {
-    await insertRevokedToken(trx, { jti: token.jti, clientId, expiresAt: token.expiresAt }, now);
-  }
-}
-
-/** Revokes everything a user granted to a key: refresh tokens and live access tokens. In a transaction. */
-export async function revokeUserGrants(trx: Db, key: ApiKey, userId: number, now: number): Promise<void> {
-  await revokeRefreshTokensOf(trx, key.id, userId, now);
-  for (const token of await listLiveGrantAccessTokens(trx, { apiKeyId: key.id, userId }, now)) {
-    await insertRevokedToken(
-      trx,
-      { jti: token.jti, clientId: key.publicKey, expiresAt: token.expiresAt },
-      now,
-    );
-  }
+  const live = await listLiveGrantAccessTokens(trx, { familyIds }, now);
+  await revokeAccessTokens(
+    trx,
+    sink,
+    live.map((t) => ({ jti: t.jti, clientId, expiresAt: t.expiresAt })),
+    now,
+  );
 }
 
 /**
- * What revoking a key ends on the user side: its consents are forgotten and its refresh tokens die
- * (its access tokens already fail the key-status check). Called in the key's revocation transaction.
+ * Revokes everything a user granted to a key: codes not yet exchanged, refresh tokens and live access
+ * tokens. In a transaction.
+ */
+export async function revokeUserGrants(
+  trx: Db,
+  sink: RevocationSink,
+  key: ApiKey,
+  userId: number,
+  now: number,
+): Promise<void> {
+  await deleteUnusedCodes(trx, key.id, userId);
+  await revokeRefreshTokensOf(trx, key.id, userId, now);
+  const live = await listLiveGrantAccessTokens(trx, { apiKeyId: key.id, userId }, now);
+  await revokeAccessTokens(
+    trx,
+    sink,
+    live.map((t) => ({ jti: t.jti, clientId: key.publicKey, expiresAt: t.expiresAt })),
+    now,
+  );
+}
+
+/**
+ * What revoking a key ends on the user side: its consents are forgotten, its unused codes and its
+ * refresh tokens die (its access tokens already fail the key-status check). Called in the key's
+ * revocation transaction.
  */
 export async function endGrantsOfKey(trx: Db, apiKeyId: number, now: number): Promise<void> {
   await deleteConsentsOfKey(trx, apiKeyId);
+  await deleteUnusedCodes(trx, apiKeyId, null);
   await revokeRefreshTokensOf(trx, apiKeyId, null, now);
 }
 
@@ -76,13 +93,14 @@ export async function endGrantsOfKey(trx: Db, apiKeyId: number, now: number): Pr
  */
 export async function revokeRefreshTokenOf(
   db: Db,
+  sink: RevocationSink,
   token: string,
   client: ApiKey,
   ip: string | null,
 ): Promise<boolean> {
   const record = await findRefreshToken(db, token);
   if (!record || record.apiKeyId !== client.id) return false;
-  await endFamily(db, record, client, ip, 'refresh_token.revoked');
+  await endFamily(db, sink, record, client, ip, 'refresh_token.revoked');
   return true;
 }
 
@@ -157,16 +175,18 @@ export async function rotateRefreshToken(
  */
 export async function revokeReusedFamily(
   db: Db,
+  sink: RevocationSink,
   record: RefreshTokenRecord,
   client: ApiKey,
   ip: string | null,
 ): Promise<void> {
-  await endFamily(db, record, client, ip, 'refresh_token.reused');
+  await endFamily(db, sink, record, client, ip, 'refresh_token.reused');
 }
 
 /** Revokes a refresh-token family with its live access tokens, and audits why, in one transaction. */
 async function endFamily(
   db: Db,
+  sink: RevocationSink,
   record: RefreshTokenRecord,
   client: ApiKey,
   ip: string | null,
@@ -174,7 +194,7 @@ async function endFamily(
 ): Promise<void> {
   const now = Date.now();
   await inTransaction(db, async (trx) => {
-    await revokeFamiliesWithTokens(trx, [record.familyId], client.publicKey, now);
+    await revokeFamiliesWithTokens(trx, sink, [record.familyId], client.publicKey, now);
     await insertAuditEvent(
       trx,
       {

@@ -1,5 +1,5 @@
+import { type RevocationSink, type RevokedAccessToken, revokeAccessTokens } from '../domain/revocations.ts';
 import {
-  insertRevokedToken,
   lastRevokedTokenId,
   listRevokedTokensSince,
   pruneRevokedTokens,
@@ -24,9 +24,9 @@ const PAGE = 1000;
  * accepted). A JWT is checked without a database read, so revocation is a denylist: rows live until the
  * token's own `exp`, and every instance keeps them in memory, refreshed by polling like key-cache.ts.
  */
-export class Denylist {
+export class Denylist implements RevocationSink {
   /** jti -> expiry (epoch ms). */
-  private revoked = new Map<string, number>();
+  private byJti = new Map<string, number>();
   private lastId = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly options: Required<Omit<DenylistOptions, 'onError'>>;
@@ -55,13 +55,17 @@ export class Denylist {
 
   /** Whether the token with this jti was revoked (on this or any instance, as of the last poll). */
   has(jti: string): boolean {
-    return this.revoked.has(jti);
+    return this.byJti.has(jti);
   }
 
   /** Revokes a token: recorded for every instance, and effective on this one at once. */
-  async revoke(token: { jti: string; clientId: string; expiresAt: number }, now = Date.now()): Promise<void> {
-    await insertRevokedToken(this.db, token, now);
-    this.revoked.set(token.jti, token.expiresAt);
+  async revoke(token: RevokedAccessToken, now = Date.now()): Promise<void> {
+    await revokeAccessTokens(this.db, this, [token], now);
+  }
+
+  /** Refuses these tokens on this instance from now on (see domain/revocations.ts). */
+  revoked(tokens: readonly RevokedAccessToken[]): void {
+    for (const token of tokens) this.byJti.set(token.jti, token.expiresAt);
   }
 
   /** Reads revocations recorded since the last poll. */
@@ -69,7 +73,7 @@ export class Denylist {
     for (;;) {
       const rows = await listRevokedTokensSince(this.db, this.lastId, now, PAGE);
       for (const row of rows) {
-        this.revoked.set(row.jti, row.expiresAt);
+        this.byJti.set(row.jti, row.expiresAt);
         this.lastId = Math.max(this.lastId, row.id);
       }
       if (rows.length < PAGE) return;
@@ -87,8 +91,8 @@ export class Denylist {
       after = rows[rows.length - 1]?.id ?? after;
     }
     // Revocations made on this instance while the reload ran are kept.
-    for (const [jti, exp] of this.revoked) if (exp > now && !fresh.has(jti)) fresh.set(jti, exp);
-    this.revoked = fresh;
+    for (const [jti, exp] of this.byJti) if (exp > now && !fresh.has(jti)) fresh.set(jti, exp);
+    this.byJti = fresh;
     this.lastId = Math.max(this.lastId, head);
     await pruneRevokedTokens(this.db, now);
   }

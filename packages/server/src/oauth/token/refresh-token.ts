@@ -7,6 +7,7 @@ import {
 } from '../../domain/refresh-tokens.ts';
 import { OAuthError } from '../../errors/errors.ts';
 import type { TokenRevoker } from '../revocation.ts';
+import { oauthOf } from '../runtime.ts';
 import { resolveScope, SCOPES } from '../scope.ts';
 import type { GrantHandler } from './index.ts';
 import { invalidGrant, issueUserTokens } from './user-grant.ts';
@@ -24,7 +25,7 @@ export const refreshToken: GrantHandler = async ({ request, params, client, serv
   if (record.apiKeyId !== client.id) throw invalidGrant('the refresh token was issued to another client');
   if (record.revokedAt !== null) throw invalidGrant('the refresh token was revoked');
   if (record.rotatedAt !== null) {
-    await revokeReusedFamily(services.db, record, client, request.ip);
+    await revokeReusedFamily(services.db, oauthOf(services).denylist, record, client, request.ip);
     throw invalidGrant('the refresh token was already used; its whole family is revoked');
   }
   if (record.expiresAt <= Date.now()) throw invalidGrant('the refresh token has expired');
@@ -40,7 +41,7 @@ export const refreshToken: GrantHandler = async ({ request, params, client, serv
   });
   if (!(await rotateRefreshToken(services.db, record, tokens.grant))) {
     // Used (or revoked) concurrently: as good as a reuse.
-    await revokeReusedFamily(services.db, record, client, request.ip);
+    await revokeReusedFamily(services.db, oauthOf(services).denylist, record, client, request.ip);
     throw invalidGrant('the refresh token was already used; its whole family is revoked');
   }
   return tokens.response;
@@ -49,6 +50,6 @@ export const refreshToken: GrantHandler = async ({ request, params, client, serv
 /** RFC 7009 for refresh tokens: revokes the grant, with the access tokens issued from it (2.1). */
 export const revokeRefreshToken: TokenRevoker = async ({ token, client, services }) => {
   if (!REFRESH_TOKEN_PATTERN.test(token)) return false;
-  await revokeRefreshTokenOf(services.db, token, client, null);
+  await revokeRefreshTokenOf(services.db, oauthOf(services).denylist, token, client, null);
   return true;
 };

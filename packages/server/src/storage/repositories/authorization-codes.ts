@@ -89,3 +89,20 @@ export async function consumeCode(
 export async function deleteStaleCodes(db: Kysely<Database>, before: number): Promise<void> {
   await db.deleteFrom('authorization_codes').where('expires_at', '<=', before).execute();
 }
+
+/**
+ * Deletes the codes of a key not yet exchanged, for one user or, with `userId` null, for all: what
+ * "remove access" and key revocation void. Used codes stay, so that a replay is still recognized.
+ */
+export async function deleteUnusedCodes(
+  db: Kysely<Database>,
+  apiKeyId: number,
+  userId: number | null,
+): Promise<void> {
+  let query = db
+    .deleteFrom('authorization_codes')
+    .where('api_key_id', '=', apiKeyId)
+    .where('consumed_at', 'is', null);
+  if (userId !== null) query = query.where('user_id', '=', userId);
+  await query.execute();
+}
