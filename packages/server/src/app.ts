@@ -58,6 +58,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       logged.app?.log.warn(
         'Redis is unreachable: shared rate limits are not enforced, and sign-in and failed-authentication budgets are counted per instance, until it is back',
       ),
+    onBackgroundError: (error) => logged.app?.log.error({ err: error }, 'background job failed'),
   });
   const serverOptions: FastifyServerOptions & { https?: object } = {
     logger:

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { type BearerVerifier, noBearer } from './auth/bearer.ts';
 import { KeyCache, type KeyCacheOptions } from './auth/key-cache.ts';
 import type { Config } from './config/config.ts';
+import { startRetentionJob } from './domain/retention.ts';
 import { type Counters, MemoryCounters, RedisCounters } from './storage/counters.ts';
 import { migrate, openStorage, type Storage } from './storage/database.ts';
 import { closeRedis, connectRedis } from './storage/redis.ts';
@@ -29,14 +30,18 @@ export interface ServiceOptions {
   keyCache?: KeyCacheOptions;
   /** Told once per Redis outage (the server logs it). */
   onRedisDown?: () => void;
+  /** Told of a failed background job (the server logs it). */
+  onBackgroundError?: (error: unknown) => void;
 }
 
 /** Opens the database, applies migrations and starts the caches. */
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
   const storage = options.storage ?? openStorage(config.databaseUrl);
   await migrate(storage);
-  const keys = new KeyCache(storage.db, options.keyCache);
+  const onError = (error: unknown) => options.onBackgroundError?.(error);
+  const keys = new KeyCache(storage.db, { onError, ...options.keyCache });
   await keys.start();
+  const stopRetention = startRetentionJob(storage.db, config, { onError });
   const redis = config.redisUrl
     ? await connectRedis(config.redisUrl, { onDown: () => options.onRedisDown?.() })
     : null;
@@ -52,6 +57,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     onClose: [],
   };
   services.onClose.push(async () => {
+    stopRetention();
     await keys.stop();
     if (redis) await closeRedis(redis);
     if (!options.storage) await storage.close();

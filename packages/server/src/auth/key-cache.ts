@@ -1,15 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { hashSecret, isPublicKey, isWellFormedPrivateKey } from '../domain/key-format.ts';
+import { INVALIDATION_LOOKBACK_MS } from '../domain/retention.ts';
 import type { ApiKey } from '../domain/types.ts';
-import {
-  findKeyByPublicKey,
-  findKeyBySecretHash,
-  lastInvalidationId,
-  listInvalidationsSince,
-  touchLastUsed,
-} from '../storage/repositories/api-keys.ts';
+import { findKeyByPublicKey, findKeyBySecretHash, touchLastUsed } from '../storage/repositories/api-keys.ts';
 import type { Db } from '../storage/transaction.ts';
+import { InvalidationFeed } from './invalidation-feed.ts';
 
 /** Why a credential was refused. Verification returns it rather than throwing (hot path, no stack traces). */
 export type KeyFailure = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'rotated_out';
@@ -47,9 +43,15 @@ export interface KeyCacheOptions {
   negativeTtlMs?: number;
   /** Poll interval of the invalidation feed. */
   pollMs?: number;
+  /** Interval of the feed's resync, which catches any row a poll missed (see invalidation-feed.ts). */
+  resyncMs?: number;
+  /** How long a row that committed out of id order is looked for, and how far back a resync reads. */
+  lookbackMs?: number;
   /** Interval of the batched last-used writes. */
   flushMs?: number;
   max?: number;
+  /** Told of a failed background poll, resync or flush (the server logs it). */
+  onError?: (error: unknown) => void;
 }
 
 /** Status of a key at `now`: the single place where revocation and expiry are decided. */
@@ -71,7 +73,12 @@ export class KeyCache {
   /** Key id -> cache keys that mention it, for invalidation. */
   private readonly index = new Map<number, Set<string>>();
   private readonly used = new Map<number, number>();
-  private lastEvent = 0;
+  private readonly feed: InvalidationFeed;
+  /**
+   * Counts evictions. A database read that started before an eviction may hold the state from before
+   * the change it evicts for (a revocation committing meanwhile); such a result is answered, not cached.
+   */
+  private evictions = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly options: Required<KeyCacheOptions>;
   private readonly invalidationListeners: ((keyId: number) => void)[] = [];
@@ -88,10 +95,14 @@ export class KeyCache {
       ttlMs: 60_000,
       negativeTtlMs: 10_000,
       pollMs: 1000,
+      resyncMs: 60_000,
+      lookbackMs: INVALIDATION_LOOKBACK_MS,
       flushMs: 10_000,
       max: 100_000,
+      onError: () => {},
       ...options,
     };
+    this.feed = new InvalidationFeed(db, this.options.lookbackMs);
     // Eviction keeps the reverse index bounded by the caches themselves.
     this.bySecret = new LRUCache({
       max: this.options.max,
@@ -106,14 +117,19 @@ export class KeyCache {
     this.unknown = new LRUCache({ max: this.options.max, ttl: this.options.negativeTtlMs });
   }
 
-  /** Starts polling the invalidation feed and flushing last-used times. */
+  /** Starts polling (and resyncing) the invalidation feed and flushing last-used times. */
   async start(): Promise<void> {
-    this.lastEvent = await lastInvalidationId(this.db);
-    const poll = setInterval(() => void this.poll().catch(() => {}), this.options.pollMs);
-    const flush = setInterval(() => void this.flush().catch(() => {}), this.options.flushMs);
-    poll.unref();
-    flush.unref();
-    this.timers = [poll, flush];
+    await this.feed.start();
+    const every = (ms: number, task: () => Promise<void>) => {
+      const timer = setInterval(() => void task().catch(this.options.onError), ms);
+      timer.unref();
+      return timer;
+    };
+    this.timers = [
+      every(this.options.pollMs, () => this.poll()),
+      every(this.options.resyncMs, () => this.resync()),
+      every(this.options.flushMs, () => this.flush()),
+    ];
   }
 
   async stop(): Promise<void> {
@@ -144,6 +160,7 @@ export class KeyCache {
         return { valid: false, code: 'unknown' };
       }
       lookups.miss++;
+      const evictions = this.evictions;
       // Lookup by hash through the unique index: the hash of a 256-bit secret reveals nothing,
       // so the index probe's timing is no oracle (the same reasoning as GitHub's token lookup).
       const found = await findKeyBySecretHash(this.db, hash);
@@ -152,7 +169,7 @@ export class KeyCache {
         return { valid: false, code: 'unknown' };
       }
       entry = found;
-      this.remember(this.bySecret, `s:${hash}`, hash, entry, found.key.id);
+      if (evictions === this.evictions) this.remember(this.bySecret, `s:${hash}`, hash, entry, found.key.id);
     }
     const failure = keyStatus(entry.key, now);
     if (failure) return { valid: false, code: failure };
@@ -206,6 +223,7 @@ export class KeyCache {
       return undefined;
     }
     lookups.miss++;
+    const evictions = this.evictions;
     const found = await findKeyByPublicKey(this.db, publicKey);
     if (!found) {
       this.unknown.set(publicKey, true);
@@ -215,7 +233,8 @@ export class KeyCache {
       key: found.key,
       secrets: found.secrets.map((s) => ({ hash: Buffer.from(s.hash), expiresAt: s.expiresAt })),
     };
-    this.remember(this.byClient, `c:${publicKey}`, publicKey, entry, found.key.id);
+    if (evictions === this.evictions)
+      this.remember(this.byClient, `c:${publicKey}`, publicKey, entry, found.key.id);
     return entry;
   }
 
@@ -226,6 +245,7 @@ export class KeyCache {
 
   /** Drops every cached entry of a key on this instance. */
   invalidate(keyId: number): void {
+    this.evictions++;
     for (const listener of this.invalidationListeners) listener(keyId);
     const cacheKeys = this.index.get(keyId);
     if (!cacheKeys) return;
@@ -257,13 +277,14 @@ export class KeyCache {
     if (set.size === 0) this.index.delete(keyId);
   }
 
-  /** Reads new invalidation events and drops the keys they name. */
+  /** Reads new invalidation events (and late commits of skipped ids) and drops the keys they name. */
   async poll(): Promise<void> {
-    const events = await listInvalidationsSince(this.db, this.lastEvent);
-    for (const event of events) {
-      this.invalidate(event.apiKeyId);
-      this.lastEvent = event.id;
-    }
+    for (const event of await this.feed.poll()) this.invalidate(event.apiKeyId);
+  }
+
+  /** Drops the keys of recent invalidation events that no poll delivered. */
+  async resync(): Promise<void> {
+    for (const event of await this.feed.resync()) this.invalidate(event.apiKeyId);
   }
 
   /** Writes the batched last-used times. */

@@ -174,3 +174,19 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('GATEHOUSE_AUDIT_RETENTION_DAYS', () => {
+  it('keeps audit events for 365 days by default', () => {
+    expect(loadConfig(base).auditRetentionDays).toBe(365);
+  });
+
+  it('reads a retention in whole days', () => {
+    expect(loadConfig({ ...base, GATEHOUSE_AUDIT_RETENTION_DAYS: '30' }).auditRetentionDays).toBe(30);
+  });
+
+  it.each(['0', '36501', '-1', '7.5', 'forever'])('refuses %s, naming the variable', (value) => {
+    const error = failure({ ...base, GATEHOUSE_AUDIT_RETENTION_DAYS: value });
+    expect(error.variable).toBe('GATEHOUSE_AUDIT_RETENTION_DAYS');
+    expect(error.message).toMatch(/^GATEHOUSE_AUDIT_RETENTION_DAYS: /);
+  });
+});

@@ -192,19 +192,67 @@ export async function insertInvalidation(db: Kysely<Database>, apiKeyId: number,
   await db.insertInto('invalidations').values({ api_key_id: apiKeyId, created_at: now }).execute();
 }
 
+/** One row of the invalidation feed: the key whose cache entries must go. */
+export interface InvalidationRow {
+  id: number;
+  apiKeyId: number;
+  /** Epoch ms, by the clock of the instance that wrote it. */
+  createdAt: number;
+}
+
+const INVALIDATION_COLUMNS = ['id', 'api_key_id', 'created_at'] as const;
+
+function toInvalidation(row: { id: number; api_key_id: number; created_at: number }): InvalidationRow {
+  return { id: row.id, apiKeyId: row.api_key_id, createdAt: row.created_at };
+}
+
 /** Invalidations after `afterId`, oldest first. */
 export async function listInvalidationsSince(
   db: Kysely<Database>,
   afterId: number,
-): Promise<{ id: number; apiKeyId: number }[]> {
+  limit = 1000,
+): Promise<InvalidationRow[]> {
   const rows = await db
     .selectFrom('invalidations')
-    .select(['id', 'api_key_id'])
+    .select(INVALIDATION_COLUMNS)
     .where('id', '>', afterId)
     .orderBy('id')
-    .limit(1000)
+    .limit(limit)
     .execute();
-  return rows.map((r) => ({ id: r.id, apiKeyId: r.api_key_id }));
+  return rows.map(toInvalidation);
+}
+
+/** The invalidations among `ids` that are visible now (ids the feed skipped, looked for again). */
+export async function listInvalidationsByIds(
+  db: Kysely<Database>,
+  ids: readonly number[],
+): Promise<InvalidationRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('invalidations')
+    .select(INVALIDATION_COLUMNS)
+    .where('id', 'in', [...ids])
+    .orderBy('id')
+    .execute();
+  return rows.map(toInvalidation);
+}
+
+/** Invalidations written at or after `since` with an id above `afterId`, oldest id first. */
+export async function listInvalidationsCreatedSince(
+  db: Kysely<Database>,
+  since: number,
+  afterId = 0,
+  limit = 1000,
+): Promise<InvalidationRow[]> {
+  const rows = await db
+    .selectFrom('invalidations')
+    .select(INVALIDATION_COLUMNS)
+    .where('created_at', '>=', since)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map(toInvalidation);
 }
 
 export async function lastInvalidationId(db: Kysely<Database>): Promise<number> {
@@ -213,6 +261,19 @@ export async function lastInvalidationId(db: Kysely<Database>): Promise<number> 
     .select((eb) => eb.fn.max('id').as('id'))
     .executeTakeFirst();
   return Number(row?.id ?? 0);
+}
+
+/**
+ * Deletes invalidations written before `before`; returns how many. The newest row always stays: a
+ * starting cache begins after the highest id, and an empty table would hide where the ids are.
+ */
+export async function pruneInvalidations(db: Kysely<Database>, before: number): Promise<number> {
+  const result = await db
+    .deleteFrom('invalidations')
+    .where('created_at', '<', before)
+    .where('id', '<', (eb) => eb.selectFrom('invalidations').select((s) => s.fn.max('id').as('head')))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 /**

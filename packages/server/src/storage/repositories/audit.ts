@@ -68,3 +68,27 @@ export async function listAuditEvents(
     total: Number(total.n),
   };
 }
+
+/**
+ * Deletes at most `limit` events written before `before`, oldest first; returns how many. One bounded
+ * batch per call, so that pruning a huge log never holds a long lock (callers loop until it returns
+ * less than `limit`); the `audit_events_created` index finds the batch.
+ */
+export async function deleteAuditEventsBefore(
+  db: Kysely<Database>,
+  before: number,
+  limit: number,
+): Promise<number> {
+  const result = await db
+    .deleteFrom('audit_events')
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('audit_events')
+        .select('id')
+        .where('created_at', '<', before)
+        .orderBy('created_at')
+        .limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
