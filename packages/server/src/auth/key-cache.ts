@@ -10,6 +10,18 @@ import { InvalidationFeed } from './invalidation-feed.ts';
 /** Why a credential was refused. Verification returns it rather than throwing (hot path, no stack traces). */
 export type KeyFailure = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'rotated_out';
 
+/**
+ * Asked before a secret that is neither cached nor known unknown is looked up in the database: false
+ * refuses the lookup (the caller's failure budget is spent), so made-up keys cannot turn into an
+ * unbounded stream of database reads. `refund` is called when the looked-up key turned out valid.
+ */
+export interface LookupGate {
+  admit(): Promise<boolean>;
+  refund(): Promise<void>;
+}
+
+export type SecretResult = KeyResult | { valid: false; code: 'throttled' };
+
 export type KeyResult = { valid: true; key: ApiKey } | { valid: false; code: KeyFailure };
 
 /**
@@ -138,9 +150,11 @@ export class KeyCache {
     await this.flush();
   }
 
-  /** Verifies an `X-API-Key` private key. */
-  async verifySecret(secret: string, now = Date.now()): Promise<KeyResult> {
-    return this.tally('apiKey', await this.checkSecret(secret, now));
+  /** Verifies an `X-API-Key` private key; a database read needs `gate`'s admission when one is given. */
+  async verifySecret(secret: string, gate?: LookupGate, now = Date.now()): Promise<SecretResult> {
+    const result = await this.checkSecret(secret, now, gate);
+    if (result.valid || result.code !== 'throttled') this.tally('apiKey', result);
+    return result;
   }
 
   private tally(kind: 'apiKey' | 'client', result: KeyResult): KeyResult {
@@ -148,7 +162,11 @@ export class KeyCache {
     return result;
   }
 
-  private async checkSecret(secret: string, now: number): Promise<KeyResult> {
+  private async checkSecret(
+    secret: string,
+    now: number,
+    gate: LookupGate | undefined,
+  ): Promise<SecretResult> {
     if (!isWellFormedPrivateKey(secret)) return { valid: false, code: 'malformed' };
     const hash = hashSecret(secret);
     const lookups = this.stats.lookups.secret;
@@ -159,6 +177,7 @@ export class KeyCache {
         lookups.negative++;
         return { valid: false, code: 'unknown' };
       }
+      if (gate && !(await gate.admit())) return { valid: false, code: 'throttled' };
       lookups.miss++;
       const evictions = this.evictions;
       // Lookup by hash through the unique index: the hash of a 256-bit secret reveals nothing,
@@ -168,6 +187,7 @@ export class KeyCache {
         this.unknown.set(hash, true);
         return { valid: false, code: 'unknown' };
       }
+      await gate?.refund();
       entry = found;
       if (evictions === this.evictions) this.remember(this.bySecret, `s:${hash}`, hash, entry, found.key.id);
     }

@@ -31,6 +31,8 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   /** Requests per minute allowed per client IP on `/connect/*` (the OAuth endpoints). */
   readonly tokenRateLimitPerMinute: number;
+  /** API requests per minute per client IP whose credential fails (or that send none). */
+  readonly authFailureLimitPerMinute: number;
   /** Prefix of every Redis key Gatehouse writes, so that deployments can share one Redis. */
   readonly redisPrefix: string;
   /** Serve Prometheus metrics at `/metrics`. */
@@ -217,6 +219,7 @@ export function loadConfig(env: Env = process.env): Config {
     refreshTokenTtl: integer(env, 'GATEHOUSE_REFRESH_TOKEN_TTL', 30 * 86_400, 3600, 365 * 86_400),
     rateLimitPerMinute: integer(env, 'GATEHOUSE_RATE_LIMIT', 6000, 1, 10_000_000),
     tokenRateLimitPerMinute: integer(env, 'GATEHOUSE_TOKEN_RATE_LIMIT', 600, 1, 10_000_000),
+    authFailureLimitPerMinute: integer(env, 'GATEHOUSE_AUTH_FAILURE_LIMIT', 60, 1, 10_000_000),
     redisPrefix,
     metrics: boolean(env, 'GATEHOUSE_METRICS', true),
     auditRetentionDays: integer(env, 'GATEHOUSE_AUDIT_RETENTION_DAYS', 365, 1, 36_500),

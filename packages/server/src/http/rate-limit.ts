@@ -1,5 +1,6 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { LookupGate } from '../auth/key-cache.ts';
 import type { ApiKey } from '../domain/types.ts';
 import { OAuthError, ProblemError } from '../errors/errors.ts';
 
@@ -18,11 +19,27 @@ declare module 'fastify' {
       read(request: FastifyRequest): Promise<Budget>;
       /** Spends one request of an OAuth client's budget; see {@link limitClient}. */
       spendClient(request: FastifyRequest, key: ApiKey): Promise<Budget & { exceeded: boolean }>;
+      /** A gate that charges a database lookup to the address's failure budget before it is made. */
+      failureGate(request: FastifyRequest): FailureGate;
+      /**
+       * Spends what a request whose credential failed (or that sent none) costs: one request of its
+       * address's budget and, unless its gate already charged it, one of its failure budget. Throws a
+       * 429 `rate_limited` problem when either is spent.
+       */
+      chargeFailure(request: FastifyRequest, reply: FastifyReply, gate: FailureGate): Promise<void>;
     };
   }
 }
 
 const WINDOW_MS = 60_000;
+
+/** A {@link LookupGate} that remembers whether it holds a unit of the failure budget. */
+export interface FailureGate extends LookupGate {
+  /** True while a lookup's charge is held; false once refunded or if never admitted. */
+  readonly held: boolean;
+  /** When a lookup was refused because the budget was spent: how long until it resets (ms), else 0. */
+  readonly refusedForMs: number;
+}
 /**
  * Counters kept per limiter in memory. Passed to every child limiter explicitly: @fastify/rate-limit's
  * children do not inherit the plugin's `cache` and fall back to 5,000, which with more active clients
@@ -95,6 +112,10 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
       keyGenerator: (request: FastifyRequest) => `client:${clientId.get(request) ?? 0}`,
     }),
   );
+  const failureLimit = config.authFailureLimitPerMinute;
+  const failureKey = (request: FastifyRequest) => `authfail:${normalizeIP(request.ip)}`;
+  const { counters } = app.services;
+  const addressLimiter = app.createRateLimit();
   app.decorate('budgets', {
     async read(request: FastifyRequest): Promise<Budget> {
       const state = await reader(request, { increment: false });
@@ -111,6 +132,47 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
         resetAt: Date.now() + state.ttl,
         exceeded: state.isExceeded,
       };
+    },
+    failureGate(request: FastifyRequest): FailureGate {
+      const key = failureKey(request);
+      const gate = {
+        held: false,
+        refusedForMs: 0,
+        async admit() {
+          const taken = await counters.take([{ key, limit: failureLimit }], WINDOW_MS);
+          gate.held = taken.ok;
+          gate.refusedForMs = taken.ok ? 0 : taken.retryAfterMs;
+          return taken.ok;
+        },
+        async refund() {
+          if (!gate.held) return;
+          gate.held = false;
+          await counters.refund([key]);
+        },
+      };
+      return gate;
+    },
+    async chargeFailure(request: FastifyRequest, reply: FastifyReply, gate: FailureGate): Promise<void> {
+      // The address's request budget, as the limiter would have spent it for a request without credential.
+      const state = await addressLimiter(request);
+      let retryAfterMs = 0;
+      if (!state.isAllowed) {
+        reply.header('ratelimit-limit', state.max);
+        reply.header('ratelimit-remaining', state.remaining);
+        reply.header('ratelimit-reset', state.ttlInSeconds);
+        if (state.isExceeded) retryAfterMs = state.ttl;
+      }
+      if (gate.refusedForMs > 0) retryAfterMs = Math.max(retryAfterMs, gate.refusedForMs);
+      else if (!gate.held) {
+        const taken = await counters.take([{ key: failureKey(request), limit: failureLimit }], WINDOW_MS);
+        if (!taken.ok) retryAfterMs = Math.max(retryAfterMs, taken.retryAfterMs);
+      }
+      if (retryAfterMs > 0) {
+        const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+        throw new ProblemError('rate_limited', `too many failed authentications; retry in ${seconds} s`, {
+          'retry-after': String(seconds),
+        });
+      }
     },
   });
 }

@@ -1,10 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
-import {
-  findSigningKey,
-  listSigningKeys,
-  type StoredSigningKey,
-} from '../storage/repositories/signing-keys.ts';
+import { listSigningKeys, type StoredSigningKey } from '../storage/repositories/signing-keys.ts';
 import type { Db } from '../storage/transaction.ts';
 import { isSigningAlgorithm, type SigningAlgorithm } from './jws.ts';
 import { open } from './key-encryption.ts';
@@ -32,6 +27,11 @@ export interface KeyRingOptions {
 
 /** Our kids are RFC 7638 thumbprints (43 characters); anything much longer is not worth a lookup. */
 const MAX_KID_LENGTH = 128;
+/**
+ * At most one reload for unknown kids per this interval, whatever the number of made-up kids
+ * presented: a kid that is not loaded costs the database nothing more than this.
+ */
+const UNKNOWN_KID_RELOAD_MS = 1000;
 
 /**
  * This instance's view of the signing keys: the active key (private part decrypted in memory only)
@@ -43,8 +43,10 @@ export class KeyRing {
   private published = new Map<string, VerificationKey>();
   private timer: NodeJS.Timeout | undefined;
   private loading: Promise<void> | undefined;
-  /** Kids looked up and not found: remembered briefly, so a flood of made-up kids costs one query each. */
-  private readonly unknownKids = new LRUCache<string, true>({ max: 10_000, ttl: 10_000 });
+  private lastLoadAt = 0;
+  private pendingReload: Promise<void> | undefined;
+  /** Reads of the signing keys (a load each), for tests and metrics. */
+  readonly stats = { lookups: 0 };
 
   constructor(
     private readonly db: Db,
@@ -74,25 +76,29 @@ export class KeyRing {
   }
 
   /**
-   * A published key by kid. A kid not loaded yet is looked up once: another instance may already sign
-   * with a key this one has not reloaded. A kid that does not exist is remembered as unknown; since a kid
-   * is the thumbprint of a freshly generated key, no one presents a real kid before it exists.
+   * A published key by kid. A kid not loaded yet triggers a reload, since another instance may already
+   * sign with a key this one has not loaded; reloads for unknown kids are shared and spaced at least
+   * {@link UNKNOWN_KID_RELOAD_MS} apart, so a flood of made-up kids (each one different) costs one read
+   * per interval in all, not one per kid. A real new kid waits at most that long.
    */
   async verificationKey(kid: string): Promise<VerificationKey | undefined> {
     const known = this.published.get(kid);
-    if (known || kid.length > MAX_KID_LENGTH || this.unknownKids.has(kid)) return known;
-    const stored = await findSigningKey(this.db, kid);
-    if (
-      !stored ||
-      !isSigningAlgorithm(stored.alg) ||
-      signingKeyStatus(stored, this.settings.accessTokenTtl, Date.now()).status === 'expired'
-    ) {
-      this.unknownKids.set(kid, true);
-      return undefined;
-    }
-    const key = toVerificationKey(stored, stored.alg);
-    this.published.set(kid, key);
-    return key;
+    if (known || kid.length > MAX_KID_LENGTH) return known;
+    await this.reloadForUnknownKid();
+    return this.published.get(kid);
+  }
+
+  private reloadForUnknownKid(): Promise<void> {
+    if (this.pendingReload) return this.pendingReload;
+    const wait = this.lastLoadAt + UNKNOWN_KID_RELOAD_MS - Date.now();
+    this.pendingReload = (
+      wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait).unref()) : Promise.resolve()
+    )
+      .then(() => this.reload())
+      .finally(() => {
+        this.pendingReload = undefined;
+      });
+    return this.pendingReload;
   }
 
   /** The JWKS document (RFC 7517 5): public parts only. */
@@ -110,6 +116,8 @@ export class KeyRing {
 
   private async load(): Promise<void> {
     const now = Date.now();
+    this.stats.lookups++;
+    this.lastLoadAt = now;
     const stored = await listSigningKeys(this.db);
     const published = new Map<string, VerificationKey>();
     let active: StoredSigningKey | undefined;

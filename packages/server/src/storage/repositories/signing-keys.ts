@@ -72,12 +72,3 @@ export async function retireActiveSigningKey(db: Kysely<Database>, now: number):
     .executeTakeFirst();
   return row?.kid;
 }
-
-/** One key by kid (an indexed point query: kid is unique). */
-export async function findSigningKey(
-  db: Kysely<Database>,
-  kid: string,
-): Promise<StoredSigningKey | undefined> {
-  const row = await db.selectFrom('signing_keys').selectAll().where('kid', '=', kid).executeTakeFirst();
-  return row && toStored(row);
-}
