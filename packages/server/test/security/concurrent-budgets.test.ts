@@ -1,0 +1,93 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Browser, tokenRequest } from '../helpers/authorization-flow.ts';
+import { countStatuses, releaseMany } from '../helpers/concurrent.ts';
+import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
+import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { OAUTH_ENV } from '../oauth/oauth-helpers.ts';
+
+const REDIRECT = 'https://app.example/callback';
+
+/** Budgets and single-use credentials, attacked with requests released at once rather than in a loop. */
+describeEachDialect('budgets and single-use credentials under concurrent requests', (dialect) => {
+  let t: TestApp;
+  let app: FastifyInstance;
+  let s: Seed;
+  let client: { publicKey: string; privateKey: string };
+  let owner: Browser;
+  beforeAll(async () => {
+    t = await createTestApp(dialect, OAUTH_ENV);
+    app = t.app;
+    s = await seed(app.services.db);
+    client = { publicKey: s.orgKeyA.key.publicKey, privateKey: s.orgKeyA.privateKey };
+    owner = new Browser(app);
+    expect((await owner.signIn('owner@a.test', PASSWORD)).statusCode).toBe(303);
+  });
+  afterAll(() => t.close());
+
+  it("spends a client's token-endpoint budget exactly: 30 concurrent requests, 20 tokens", async () => {
+    const limited = await createTestApp(dialect, { GATEHOUSE_RATE_LIMIT: '20' });
+    try {
+      const keys = await seed(limited.app.services.db);
+      const other = {
+        publicKey: keys.workspaceKeyA.key.publicKey,
+        privateKey: keys.workspaceKeyA.privateKey,
+      };
+      const responses = await releaseMany(30, () =>
+        tokenRequest(limited.app, other, { grant_type: 'client_credentials' }),
+      );
+      expect(countStatuses(responses)).toEqual({ 200: 20, 429: 10 });
+    } finally {
+      await limited.close();
+    }
+  });
+
+  async function code(): Promise<string> {
+    const { location } = await owner.authorize({
+      response_type: 'code',
+      client_id: client.publicKey,
+      redirect_uri: REDIRECT,
+      scope: 'api1 offline_access',
+    });
+    return location?.searchParams.get('code') as string;
+  }
+
+  it('exchanges a code once when 20 exchanges are released at once, and revokes what the winner got', async () => {
+    const value = await code();
+    const responses = await releaseMany(20, () =>
+      tokenRequest(app, client, { grant_type: 'authorization_code', code: value, redirect_uri: REDIRECT }),
+    );
+    const counts = countStatuses(responses);
+    expect(counts[200]).toBe(1);
+    expect(counts[400]).toBe(19);
+    const winner = responses.find((r) => r.statusCode === 200)?.json();
+    const me = await app.inject({
+      url: '/me',
+      headers: { authorization: `Bearer ${winner.access_token}` },
+    });
+    expect(me.statusCode).toBe(401);
+  });
+
+  it('rotates a refresh token once when 20 refreshes are released at once, and ends the family', async () => {
+    const first = await tokenRequest(app, client, {
+      grant_type: 'authorization_code',
+      code: await code(),
+      redirect_uri: REDIRECT,
+    });
+    const { refresh_token } = first.json();
+    const responses = await releaseMany(20, () =>
+      tokenRequest(app, client, { grant_type: 'refresh_token', refresh_token }),
+    );
+    const counts = countStatuses(responses);
+    expect(counts[200] ?? 0).toBeLessThanOrEqual(1);
+    expect(counts[400]).toBeGreaterThanOrEqual(19);
+    // Reuse was detected, so every refresh token of the family is dead, the winner's included.
+    for (const res of responses.filter((r) => r.statusCode === 200)) {
+      const next = await tokenRequest(app, client, {
+        grant_type: 'refresh_token',
+        refresh_token: res.json().refresh_token,
+      });
+      expect(next.json().error).toBe('invalid_grant');
+    }
+  });
+});
