@@ -2,11 +2,11 @@ import { availableParallelism } from 'node:os';
 import { ProblemError } from '../errors/errors.ts';
 
 /**
- * How many password hashes run at once, and how many may wait. scrypt runs on libuv's thread pool
- * (4 threads), where ES256 signing and file I/O run too: a burst of sign-ins that took every thread
- * held token issuance behind ~100 ms hashes (token p99 rose from 18 ms to 8.6 s). Half the cores, at
- * most half the pool, hash; the rest of the pool stays free for signing. A sign-in beyond the queue
- * is refused at once with 503 and Retry-After rather than held.
+ * How many password hashes run at once, and how many may wait. When scrypt ran on libuv's thread
+ * pool (4 threads), where ES256 signing runs too, a burst of sign-ins that took every thread held token
+ * issuance behind ~100 ms hashes (token p99 rose from 18 ms to 8.6 s). Hashes now run on their own
+ * low-priority threads (scrypt-workers.ts), one per slot: half the cores, so the event loop always
+ * has cores left. A sign-in beyond the queue is refused at once with 503 and Retry-After, not held.
  */
 export interface SlotLimits {
   concurrency: number;
@@ -15,8 +15,7 @@ export interface SlotLimits {
 }
 
 export function defaultSlotLimits(): SlotLimits {
-  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  const concurrency = Math.max(1, Math.min(Math.floor(availableParallelism() / 2), Math.floor(pool / 2)));
+  const concurrency = Math.max(1, Math.floor(availableParallelism() / 2));
   return { concurrency, queue: 20 * concurrency };
 }
 

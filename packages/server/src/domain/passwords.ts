@@ -1,5 +1,6 @@
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { passwordSlots } from './password-slots.ts';
+import { ScryptWorkers } from './scrypt-workers.ts';
 
 // OWASP's scrypt parameters (N=2^15, r=8, p=1); needs 32 MiB, so maxmem is raised above Node's default.
 const N = 2 ** 15;
@@ -10,15 +11,13 @@ const MAXMEM = 64 * 1024 * 1024;
 
 export const MIN_PASSWORD_LENGTH = 12;
 
+/** One low-priority thread per password slot: hashing never runs on libuv's pool, which signs tokens. */
+const workers = new ScryptWorkers(passwordSlots.limits.concurrency);
+
 /** One scrypt, in a password slot (see password-slots.ts): throws a 503 `busy` problem when none is free soon. */
 function derive(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
-  return passwordSlots.run(
-    () =>
-      new Promise((resolve, reject) => {
-        scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { N: n, r, p, maxmem: MAXMEM }, (error, key) =>
-          error ? reject(error) : resolve(key),
-        );
-      }),
+  return passwordSlots.run(() =>
+    workers.derive(password.normalize('NFKC'), salt, KEY_LENGTH, { N: n, r, p, maxmem: MAXMEM }),
   );
 }
 

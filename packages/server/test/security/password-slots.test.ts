@@ -1,6 +1,9 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { passwordSlots } from '../../src/domain/password-slots.ts';
+import { hashPassword, verifyPassword } from '../../src/domain/passwords.ts';
 import { Browser, hiddenFields } from '../helpers/authorization-flow.ts';
 import { seed } from '../helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
@@ -51,8 +54,8 @@ describeEachDialect('password checks during a sign-in storm', (dialect) => {
     }
     expect(responses.every((r) => r.statusCode === 400 || r.statusCode === 503)).toBe(true);
     expect(mostRunning).toBeLessThanOrEqual(passwordSlots.limits.concurrency);
-    // Fewer hashes run at once than libuv has threads, so token signing always finds one free.
-    expect(passwordSlots.limits.concurrency).toBeLessThan(Number(process.env.UV_THREADPOOL_SIZE) || 4);
+    // Fewer hashes run at once than there are cores, so the event loop always has one.
+    expect(passwordSlots.limits.concurrency).toBeLessThan(Math.max(2, availableParallelism()));
   });
 
   it('does not count a sign-in refused as busy against its account or address', async () => {
@@ -64,4 +67,19 @@ describeEachDialect('password checks during a sign-in storm', (dialect) => {
       expect((await app.loginThrottle.reserve('owner@a.test', '10.21.0.1')).ok).toBe(true);
     }
   });
+
+  it.runIf(existsSync('/proc/self/task'))(
+    'hashes passwords on a thread of lower scheduling priority than the event loop',
+    async () => {
+      const hash = await hashPassword('a long enough passphrase');
+      expect(await verifyPassword('a long enough passphrase', hash)).toBe(true);
+      expect(await verifyPassword('another long passphrase', hash)).toBe(false);
+      // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value.
+      const nice = (tid: string) =>
+        Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+      const tasks = readdirSync('/proc/self/task');
+      expect(nice(String(process.pid))).toBe(0);
+      expect(tasks.some((tid) => nice(tid) > 0)).toBe(true);
+    },
+  );
 });
