@@ -75,35 +75,20 @@ export async function checkAccess(
   userId: number,
 ): Promise<AccessCheck> {
   const access = await accessThroughKey(reply.server.services.db, authz.client, userId);
+  const back = (error: OAuthErrorCode, description: string): AccessCheck => ({
+    ok: false,
+    answer: () => redirectError(reply, authz, error, description),
+  });
   if (!access) {
     if (authz.prompt.has('none'))
-      return {
-        ok: false,
-        answer: () =>
-          redirectError(
-            reply,
-            authz,
-            'login_required',
-            'the signed-in user is not a member of this organization',
-          ),
-      };
+      return back('login_required', 'the signed-in user is not a member of this organization');
     return {
       ok: false,
       answer: () => reply.redirect(signInPath(authorizePath(authz.params, ['login']), 'not_member'), 303),
     };
   }
-  if (access.scope.workspaceIds?.length === 0) {
-    return {
-      ok: false,
-      answer: () =>
-        redirectError(
-          reply,
-          authz,
-          'access_denied',
-          'the user has no access to the workspace of this application',
-        ),
-    };
-  }
+  if (access.scope.workspaceIds?.length === 0)
+    return back('access_denied', 'the user has no access to the workspace of this application');
   return { ok: true, access };
 }
 

@@ -120,6 +120,24 @@ export class Browser {
   }
 }
 
+/** A code for `clientId` from a signed-in browser (consenting if asked), or null when none was issued. */
+export async function codeFor(
+  browser: Browser,
+  clientId: string,
+  redirectUri = 'https://app.example/callback',
+  scope = 'api1 offline_access',
+): Promise<string> {
+  const { location } = await browser.authorize({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    scope,
+  });
+  const code = location?.searchParams.get('code');
+  if (!code) throw new Error('no code was issued');
+  return code;
+}
+
 /** `POST /connect/token` with a form body and Basic client authentication. */
 export function tokenRequest(
   app: FastifyInstance,

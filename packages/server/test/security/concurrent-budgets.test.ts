@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Browser, tokenRequest } from '../helpers/authorization-flow.ts';
+import { Browser, codeFor, tokenRequest } from '../helpers/authorization-flow.ts';
 import { countStatuses, releaseMany } from '../helpers/concurrent.ts';
 import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
@@ -42,15 +42,7 @@ describeEachDialect('budgets and single-use credentials under concurrent request
     }
   });
 
-  async function code(): Promise<string> {
-    const { location } = await owner.authorize({
-      response_type: 'code',
-      client_id: client.publicKey,
-      redirect_uri: REDIRECT,
-      scope: 'api1 offline_access',
-    });
-    return location?.searchParams.get('code') as string;
-  }
+  const code = () => codeFor(owner, client.publicKey);
 
   it('exchanges a code once when 20 exchanges are released at once, and revokes what the winner got', async () => {
     const value = await code();

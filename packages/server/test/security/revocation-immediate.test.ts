@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Browser, csrfOf, tokenRequest } from '../helpers/authorization-flow.ts';
+import { Browser, codeFor, csrfOf, tokenRequest } from '../helpers/authorization-flow.ts';
 import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
 
@@ -26,15 +26,7 @@ describeEachDialect('revocations take effect on this instance before it answers'
   });
   afterAll(() => t.close());
 
-  async function code(): Promise<string> {
-    const { location } = await owner.authorize({
-      response_type: 'code',
-      client_id: client.publicKey,
-      redirect_uri: REDIRECT,
-      scope: 'api1 offline_access',
-    });
-    return location?.searchParams.get('code') as string;
-  }
+  const code = () => codeFor(owner, client.publicKey);
   const exchange = (value: string) =>
     tokenRequest(app, client, { grant_type: 'authorization_code', code: value, redirect_uri: REDIRECT });
   const me = (token: string) => app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } });
