@@ -5,7 +5,7 @@ import { apiRoutes } from './api/index.ts';
 import type { Config } from './config/config.ts';
 import { consoleRoutes } from './console/routes.ts';
 import { cors } from './http/cors.ts';
-import { answerProblems, frameworkErrors } from './http/error-handler.ts';
+import { answerProblems, clientErrorHandler, frameworkErrors } from './http/error-handler.ts';
 import { inputGuard } from './http/input-guard.ts';
 import { metrics } from './http/metrics.ts';
 import { openApi } from './http/openapi.ts';
@@ -87,6 +87,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     genReqId: () => randomUUID(),
     // A path that is not valid percent-encoding never reaches a route: answered in our formats.
     frameworkErrors,
+    clientErrorHandler: clientErrorHandler(config),
   };
   if (config.tlsCert && config.tlsKey) {
     serverOptions.https = { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) };

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../domain/types.ts';
-import { ProblemError } from '../errors/errors.ts';
+import { ProblemError, safeDescription } from '../errors/errors.ts';
 import type { LookupGate } from './key-cache.ts';
 import { keyPrincipal } from './principal.ts';
 
@@ -15,7 +15,7 @@ const CHALLENGE = 'Bearer realm="gatehouse"';
 /** RFC 6750 3: a bad token gets `error="invalid_token"` in the challenge; no credential gets the bare challenge. */
 function refuse(detail: string, tokenSent: boolean): ProblemError {
   const challenge = tokenSent
-    ? `${CHALLENGE}, error="invalid_token", error_description="${detail}"`
+    ? `${CHALLENGE}, error="invalid_token", error_description="${safeDescription(detail)}"`
     : CHALLENGE;
   return new ProblemError(tokenSent ? 'invalid_token' : 'unauthorized', detail, {
     'www-authenticate': challenge,

@@ -14,16 +14,32 @@ export class ProblemError extends Error {
   }
 }
 
+/**
+ * RFC 6749 5.2 limits `error_description` to %x20-21 / %x23-5B / %x5D-7E: no double quote, no backslash,
+ * nothing outside printable ASCII. Descriptions quote parameter names and may echo what a client sent,
+ * so every one is mapped into that set (quotes become single quotes, anything else `?`). The same text
+ * is safe inside an RFC 6750 `WWW-Authenticate` quoted string.
+ */
+export function safeDescription(text: string): string {
+  return text
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x7e]/g, '?');
+}
+
 /** An OAuth 2.0 error answered as RFC 6749 5.2 JSON (or a redirect, once the redirect URI is trusted). */
 export class OAuthError extends Error {
   override name = 'OAuthError';
   readonly status: number;
+  readonly description: string | undefined;
   constructor(
     readonly error: OAuthErrorCode,
-    readonly description?: string,
+    description?: string,
     readonly headers: Record<string, string> = {},
   ) {
-    super(description ?? error);
+    const safe = description === undefined ? undefined : safeDescription(description);
+    super(safe ?? error);
+    this.description = safe;
     this.status = OAUTH_ERRORS[error];
   }
 }

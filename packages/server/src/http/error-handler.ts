@@ -1,7 +1,11 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sendErrorPage } from '../console/layout.ts';
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/config.ts';
+import { html } from '../console/html.ts';
+import { CONTENT_SECURITY_POLICY, layout, sendErrorPage } from '../console/layout.ts';
 import { type OAuthErrorCode, PROBLEMS, type ProblemCode, problemType } from '../errors/codes.ts';
-import { OAuthError, ProblemError } from '../errors/errors.ts';
+import { OAuthError, ProblemError, safeDescription } from '../errors/errors.ts';
 import { baseSecurityHeaders } from './security-headers.ts';
 
 /** Fastify's own 4xx errors, mapped to our codes so that bad input never looks like a server fault. */
@@ -101,15 +105,59 @@ const INTERNAL_DETAIL = 'an unexpected error occurred; quote the requestId when 
 export function answerProblems(scope: FastifyInstance): void {
   scope.setErrorHandler((error: FastifyError | Error, request, reply) => {
     const failure = classify(error);
-    if (failure.kind === 'problem') return sendProblem(reply, failure.code, failure.detail, failure.headers);
-    if (failure.kind === 'oauth') {
-      const code = failure.error.status === 429 ? 'rate_limited' : 'validation_failed';
-      return sendProblem(reply, code, failure.error.description, failure.error.headers);
+    if (failure.kind === 'unexpected') {
+      logUnexpected(request, error);
+      return sendProblem(reply, 'internal', INTERNAL_DETAIL);
     }
-    logUnexpected(request, error);
-    return sendProblem(reply, 'internal', INTERNAL_DETAIL);
+    const problem =
+      failure.kind === 'problem'
+        ? failure
+        : {
+            code: failure.error.status === 429 ? ('rate_limited' as const) : ('validation_failed' as const),
+            detail: failure.error.description,
+            headers: failure.error.headers,
+          };
+    // A request no route matched can still fail first (its body did not parse): answered by its path.
+    if (request.is404 && answerUnrouted(request, reply, PROBLEMS[problem.code].status, problem.detail))
+      return reply;
+    return sendProblem(reply, problem.code, problem.detail, problem.headers);
   });
-  scope.setNotFoundHandler((_request, reply) => sendProblem(reply, 'not_found', 'no such route'));
+  scope.setNotFoundHandler((request, reply) => {
+    if (answerUnrouted(request, reply, 404, 'There is no such page or endpoint.')) return reply;
+    return sendProblem(reply, 'not_found', 'no such route');
+  });
+}
+
+/**
+ * Answers a request no route matched in the format of the endpoint family its path names: a page
+ * under /console and /connect/authorize, RFC 6749 JSON under the other OAuth endpoints. Returns false
+ * for any other path, which the caller answers with a problem.
+ */
+function answerUnrouted(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  detail: string | undefined,
+): boolean {
+  const path = namedPath(request.raw.url ?? '');
+  if (PAGE_PATH.test(path)) {
+    void sendErrorPage(
+      reply,
+      status,
+      PAGE_TITLES[status] ?? 'This request is not valid',
+      detail ?? 'Go back and try again.',
+    );
+    return true;
+  }
+  if (OAUTH_JSON_PATH.test(path)) {
+    void reply
+      .code(status)
+      .headers({ 'cache-control': 'no-store', pragma: 'no-cache' })
+      .type('application/json; charset=utf-8')
+      .send({ error: 'invalid_request', error_description: safeDescription(detail ?? 'no such endpoint') });
+    return true;
+  }
+  return false;
 }
 
 /** The OAuth endpoints' errors (`/connect/token`, revocation, introspection): RFC 6749 5.2 JSON. */
@@ -154,6 +202,19 @@ const OAUTH_JSON_PATH = /^\/connect\/(token|revocation|introspect)/i;
 const PAGE_PATH = /^\/(console|connect\/authorize)/i;
 
 /**
+ * The path a raw request target names, for choosing a format when no route was found: without an
+ * absolute-form origin (which ends at `/`, `?` or `#`, RFC 3986 3.2), query or fragment, with escaped unreserved characters decoded (`/conne%63t`, equivalent by
+ * RFC 3986 6.2.2.2), and every other escape, `%2F` and malformed ones included, left as it is.
+ */
+function namedPath(target: string): string {
+  const path = target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').split(/[?#]/, 1)[0] ?? '';
+  return path.replace(/%([0-9a-f]{2})/gi, (encoded, hex: string) => {
+    const char = String.fromCharCode(Number.parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(char) ? char : encoded;
+  });
+}
+
+/**
  * Errors raised before any route is found (a path that is not valid percent-encoding, a parameter
  * too long for the router): answered in the format of the endpoint the path names, with the headers
  * every response carries, and without echoing the path.
@@ -161,7 +222,7 @@ const PAGE_PATH = /^\/(console|connect\/authorize)/i;
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   reply.headers(baseSecurityHeaders(request.server.services.config));
   const failure = classify(error);
-  const path = (request.raw.url ?? '').replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
+  const path = namedPath(request.raw.url ?? '');
   if (failure.kind === 'unexpected') {
     logUnexpected(request, error);
     void sendProblem(reply, 'internal', INTERNAL_DETAIL);
@@ -175,4 +236,74 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
   } else {
     void sendProblem(reply, 'validation_failed', detail);
   }
+}
+
+/** Status and detail of the errors Node's HTTP parser reports, by its error code. */
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'the request headers are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'the request took too long'],
+};
+const NOT_HTTP: [number, string, string] = [400, 'Bad Request', 'the request is not valid HTTP'];
+
+/** The three formats of an answer sent on a socket, without a reply: status line, headers, body. */
+function socketAnswer(
+  config: Config,
+  target: string,
+  [status, reason, detail]: [number, string, string],
+): string {
+  const path = namedPath(target);
+  let type: string;
+  let body: string;
+  const extra: Record<string, string> = {};
+  if (PAGE_PATH.test(path)) {
+    type = 'text/html; charset=utf-8';
+    body = layout(
+      'This request is not valid',
+      html`<h1>This request is not valid</h1>
+<p class="error" role="alert">Check the address and try again.</p>`,
+    ).value;
+    Object.assign(extra, { 'content-security-policy': CONTENT_SECURITY_POLICY, 'x-frame-options': 'DENY' });
+  } else if (OAUTH_JSON_PATH.test(path)) {
+    type = 'application/json; charset=utf-8';
+    body = JSON.stringify({ error: 'invalid_request', error_description: detail });
+    Object.assign(extra, { 'cache-control': 'no-store', pragma: 'no-cache' });
+  } else {
+    type = 'application/problem+json; charset=utf-8';
+    // No request was made of these bytes, but an id still lets the answer be quoted in a report.
+    body = JSON.stringify({
+      type: problemType('validation_failed'),
+      title: PROBLEMS.validation_failed.title,
+      status,
+      detail,
+      code: 'validation_failed',
+      requestId: randomUUID(),
+    });
+  }
+  const headers = Object.entries({ ...baseSecurityHeaders(config), ...extra })
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: ${type}\r\n${headers}` +
+    `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  );
+}
+
+/**
+ * Requests Node's HTTP parser refuses (a raw non-ASCII byte or a space in the target, an unknown
+ * method, headers too large) never reach Fastify: answered here, on the socket, in the format of the
+ * endpoint family the request line names, with the headers every response carries, instead of
+ * Fastify's default JSON. Nothing of the request is echoed.
+ */
+export function clientErrorHandler(config: Config): (error: ConnectionError, socket: Socket) => void {
+  return (error, socket) => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    if (socket.writable) {
+      // Node hands over the bytes it read as a Buffer (Fastify's type describes its JSON form).
+      const raw: unknown = error.rawPacket;
+      const packet = Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
+      const target = /^[A-Za-z]* ([^ \r\n]*)/.exec(packet.toString('latin1'))?.[1] ?? '';
+      socket.write(socketAnswer(config, target, CLIENT_ERRORS[error.code] ?? NOT_HTTP));
+    }
+    socket.destroy(error);
+  };
 }

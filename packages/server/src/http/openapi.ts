@@ -9,8 +9,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 const SWAGGER_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
-async function denyFraming(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+/**
+ * Never framed; and the plugin's own `static/index.html` redirect, which rewrites the request URL
+ * (case-sensitively, query included, absolute-form host included: a loop or an open redirect), is
+ * answered here with a fixed target instead.
+ */
+async function swaggerHooks(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
   reply.header('x-frame-options', 'DENY');
+  // Returning the reply ends the request here (Fastify's early answer from an async hook).
+  if (request.routeOptions.url?.endsWith('/static/index.html')) return reply.redirect('/swagger/');
+  return undefined;
 }
 
 /**
@@ -40,7 +48,7 @@ export async function openApi(app: FastifyInstance): Promise<void> {
     routePrefix: '/swagger',
     uiConfig: { url: '/swagger/v1/swagger.json' },
     staticCSP: SWAGGER_CSP,
-    uiHooks: { onRequest: denyFraming },
+    uiHooks: { onRequest: swaggerHooks },
   });
   app.get('/swagger/v1/swagger.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/swagger/index.html', { schema: { hide: true } }, async (_request, reply) =>

@@ -89,7 +89,7 @@ export class KeyRing {
   }
 
   private reloadForUnknownKid(): Promise<void> {
-    if (this.pendingReload) return this.pendingReload;
+    if (this.pendingReload !== undefined) return this.pendingReload;
     const wait = this.lastLoadAt + UNKNOWN_KID_RELOAD_MS - Date.now();
     this.pendingReload = (
       wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait).unref()) : Promise.resolve()

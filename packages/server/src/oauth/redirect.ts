@@ -1,3 +1,4 @@
+import { safeDescription } from '../errors/errors.ts';
 /**
  * The URL the browser is sent back to: the registered redirect URI (its own query kept, RFC 6749
  * 3.1.2) with the response parameters added, and always `iss` (RFC 9207 2), so that a client talking
@@ -25,5 +26,5 @@ export function errorRedirectUrl(
   description: string,
   state: string | null,
 ): string {
-  return redirectUrl(redirectUri, issuer, { error, error_description: description, state });
+  return redirectUrl(redirectUri, issuer, { error, error_description: safeDescription(description), state });
 }

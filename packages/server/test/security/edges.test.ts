@@ -183,4 +183,50 @@ describeEachDialect('edges that bypassed the error handling', (dialect) => {
     expect(res.headers['content-security-policy']).toMatch(/script-src 'self'(;|$)/);
     expect(res.headers['x-frame-options']).toBe('DENY');
   });
+
+  it('never puts a double quote or backslash in an error_description (RFC 6749 5.2)', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/connect/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'grant_type=client_credentials&grant_type=client_credentials',
+    });
+    expect(res.json()).toEqual({
+      error: 'invalid_request',
+      error_description: "parameter 'grant_type' is included more than once",
+    });
+    const bearer = await app.inject({ url: '/me', headers: { authorization: 'Bearer' } });
+    expect(bearer.headers['www-authenticate']).toMatch(/error_description="[^"\\]*"$/);
+  });
+
+  it("redirects Swagger UI's static index to /swagger/ whatever the query, case or host: no loop, no open redirect", async () => {
+    for (const url of ['/swagger/static/index.html?x=1', '/SWAGGER/STATIC/INDEX.HTML']) {
+      const res = await app.inject({ url });
+      expect(res.statusCode).toBe(302);
+      expect(res.headers.location).toBe('/swagger/');
+    }
+    const absolute = await rawRequest(port, 'GET http://evil.example/swagger/static/index.html HTTP/1.1');
+    expect(absolute.headers).toContain('location: /swagger/\r\n');
+  });
+
+  it('answers a request the HTTP parser refuses in the format of the endpoint it names, with nosniff', async () => {
+    const page = await rawRequest(port, 'GET /console/sign-in?return_to=/ x HTTP/1.1');
+    expect(page.status).toBe(400);
+    expect(page.headers).toContain('content-type: text/html');
+    expect(page.headers).toContain('x-content-type-options: nosniff');
+    const api = await rawRequest(port, 'FROB /v1/workspaces HTTP/1.1');
+    expect(api.status).toBe(400);
+    expect(api.headers).toContain('content-type: application/problem+json');
+  });
+
+  it('answers a JSON body sent to an unknown console path with a page, not a problem', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/console/nothing-here',
+      headers: { 'content-type': 'application/json' },
+      payload: '[[[',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+  });
 });
