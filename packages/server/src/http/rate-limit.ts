@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import type { LookupGate } from '../auth/key-cache.ts';
 import type { ApiKey } from '../domain/types.ts';
 import { OAuthError, ProblemError } from '../errors/errors.ts';
+import { snapshotStore } from './local-limit-store.ts';
 
 /** A caller's budget in the current window, as `GET /rate-limiting-state` shows it. */
 export interface Budget {
@@ -101,7 +102,9 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
     cache: COUNTERS,
     skipOnError: true,
     errorResponseBuilder: (_request, context) => tooMany(context.after),
-    ...(app.services.redis ? { redis: app.services.redis, nameSpace: `${config.redisPrefix}rl:` } : {}),
+    ...(app.services.redis
+      ? { redis: app.services.redis, nameSpace: `${config.redisPrefix}rl:` }
+      : { store: snapshotStore(COUNTERS) }),
   });
 
   const reader = app.createRateLimit();

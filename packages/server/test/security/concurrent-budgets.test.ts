@@ -44,6 +44,19 @@ describeEachDialect('budgets and single-use credentials under concurrent request
 
   const code = () => codeFor(owner, client.publicKey);
 
+  it("spends a key's API budget exactly: 40 concurrent requests, 30 answered", async () => {
+    const limited = await createTestApp(dialect, { GATEHOUSE_RATE_LIMIT: '30' });
+    try {
+      const keys = await seed(limited.app.services.db);
+      const me = () => limited.app.inject({ url: '/me', headers: { 'x-api-key': keys.orgKeyB.privateKey } });
+      // Verified once first, so that all 40 are answered from the cache, in one tick.
+      expect((await me()).statusCode).toBe(200);
+      expect(countStatuses(await releaseMany(40, me))).toEqual({ 200: 29, 429: 11 });
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('exchanges a code once when 20 exchanges are released at once, and revokes what the winner got', async () => {
     const value = await code();
     const responses = await releaseMany(20, () =>
