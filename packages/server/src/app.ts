@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { apiRoutes } from './api/index.ts';
 import type { Config } from './config/config.ts';
+import { errorPages } from './console/error-pages.ts';
 import { consoleRoutes } from './console/routes.ts';
 import { cors } from './http/cors.ts';
 import { answerProblems, clientErrorHandler, frameworkErrors } from './http/error-handler.ts';
@@ -86,8 +87,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     // A path that is not valid percent-encoding never reaches a route: answered in our formats.
-    frameworkErrors,
-    clientErrorHandler: clientErrorHandler(config),
+    frameworkErrors: frameworkErrors(errorPages),
+    clientErrorHandler: clientErrorHandler(config, errorPages),
   };
   if (config.tlsCert && config.tlsKey) {
     serverOptions.https = { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) };
@@ -103,7 +104,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // The root scope answers RFC 9457 problems (the REST API); the OAuth endpoints and the pages are
   // encapsulated scopes with their own error formats, so a format follows from where a route is
   // registered, never from the URL a client sent.
-  answerProblems(app);
+  answerProblems(app, errorPages);
   securityHeaders(app);
   // Cross-cutting rules, before any route: rate limits attach themselves to routes as they are added.
   transportRule(app);

@@ -2,11 +2,26 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.ts';
-import { html } from '../console/html.ts';
-import { CONTENT_SECURITY_POLICY, layout, sendErrorPage } from '../console/layout.ts';
 import { type OAuthErrorCode, PROBLEMS, type ProblemCode, problemType } from '../errors/codes.ts';
 import { OAuthError, ProblemError, safeDescription } from '../errors/errors.ts';
 import { baseSecurityHeaders } from './security-headers.ts';
+
+/**
+ * How error pages look: the console's (console/error-pages.ts), given to the handlers here so that
+ * this layer answers unrouted page requests without depending on the console.
+ */
+export interface ErrorPages {
+  /** Sends an error page. */
+  send(
+    reply: FastifyReply,
+    status: number,
+    title: string,
+    message: string,
+    headers?: Record<string, string>,
+  ): FastifyReply;
+  /** The HTML of an error page and the headers it needs, for an answer written straight to a socket. */
+  render(title: string, message: string): { html: string; headers: Record<string, string> };
+}
 
 /** Fastify's own 4xx errors, mapped to our codes so that bad input never looks like a server fault. */
 const FASTIFY_CODES: Record<string, ProblemCode> = {
@@ -22,12 +37,13 @@ const FASTIFY_CODES: Record<string, ProblemCode> = {
 };
 
 /** What went wrong, independent of how the scope that caught it answers. */
-type Failure =
+export type Failure =
   | { kind: 'problem'; code: ProblemCode; detail: string | undefined; headers: Record<string, string> }
   | { kind: 'oauth'; error: OAuthError }
   | { kind: 'unexpected' };
 
-function classify(error: FastifyError | Error): Failure {
+/** What an error means to a client; `unexpected` is a fault of ours (logged, answered as a 500). */
+export function classify(error: FastifyError | Error): Failure {
   if (error instanceof OAuthError) return { kind: 'oauth', error };
   if (error instanceof ProblemError)
     return { kind: 'problem', code: error.code, detail: error.detail, headers: error.headers };
@@ -92,7 +108,7 @@ function asOAuthError(failure: Exclude<Failure, { kind: 'unexpected' }>): OAuthE
   return new OAuthError(error, failure.detail ?? PROBLEMS[failure.code].title, failure.headers);
 }
 
-function logUnexpected(request: FastifyRequest, error: Error): void {
+export function logUnexpected(request: FastifyRequest, error: Error): void {
   request.log.error({ err: error }, 'unhandled error');
 }
 
@@ -102,7 +118,7 @@ const INTERNAL_DETAIL = 'an unexpected error occurred; quote the requestId when 
  * The REST API's errors (the root scope): RFC 9457 problems. An error we did not raise on purpose
  * becomes a 500 that says nothing of its cause; the cause is logged.
  */
-export function answerProblems(scope: FastifyInstance): void {
+export function answerProblems(scope: FastifyInstance, pages: ErrorPages): void {
   scope.setErrorHandler((error: FastifyError | Error, request, reply) => {
     const failure = classify(error);
     if (failure.kind === 'unexpected') {
@@ -118,12 +134,12 @@ export function answerProblems(scope: FastifyInstance): void {
             headers: failure.error.headers,
           };
     // A request no route matched can still fail first (its body did not parse): answered by its path.
-    if (request.is404 && answerUnrouted(request, reply, PROBLEMS[problem.code].status, problem.detail))
+    if (request.is404 && answerUnrouted(pages, request, reply, PROBLEMS[problem.code].status, problem.detail))
       return reply;
     return sendProblem(reply, problem.code, problem.detail, problem.headers);
   });
   scope.setNotFoundHandler((request, reply) => {
-    if (answerUnrouted(request, reply, 404, 'There is no such page or endpoint.')) return reply;
+    if (answerUnrouted(pages, request, reply, 404, 'There is no such page or endpoint.')) return reply;
     return sendProblem(reply, 'not_found', 'no such route');
   });
 }
@@ -134,14 +150,15 @@ export function answerProblems(scope: FastifyInstance): void {
  * for any other path, which the caller answers with a problem.
  */
 function answerUnrouted(
+  pages: ErrorPages,
   request: FastifyRequest,
   reply: FastifyReply,
   status: number,
   detail: string | undefined,
 ): boolean {
-  const path = namedPath(request.raw.url ?? '');
-  if (PAGE_PATH.test(path)) {
-    void sendErrorPage(
+  const family = familyOf(request.raw.url ?? '');
+  if (family === 'page') {
+    pages.send(
       reply,
       status,
       PAGE_TITLES[status] ?? 'This request is not valid',
@@ -149,7 +166,7 @@ function answerUnrouted(
     );
     return true;
   }
-  if (OAUTH_JSON_PATH.test(path)) {
+  if (family === 'oauth') {
     void reply
       .code(status)
       .headers({ 'cache-control': 'no-store', pragma: 'no-cache' })
@@ -170,7 +187,8 @@ export function answerOAuthErrors(scope: FastifyInstance): void {
   });
 }
 
-const PAGE_TITLES: Partial<Record<number, string>> = {
+/** Titles of error pages by status. */
+export const PAGE_TITLES: Partial<Record<number, string>> = {
   403: 'Not allowed',
   404: 'Not found',
   413: 'Too large',
@@ -179,39 +197,25 @@ const PAGE_TITLES: Partial<Record<number, string>> = {
   503: 'Busy',
 };
 
-/** The browser pages' errors (console, authorization endpoint): an HTML page, never JSON or a stack. */
-export function answerPages(scope: FastifyInstance): void {
-  scope.setErrorHandler((error: FastifyError | Error, request, reply) => {
-    const failure = classify(error);
-    if (failure.kind === 'unexpected') {
-      logUnexpected(request, error);
-      return sendErrorPage(reply, 500, 'Something went wrong', `Try again later (request ${request.id}).`);
-    }
-    const { status, message, headers } =
-      failure.kind === 'oauth'
-        ? { status: failure.error.status, message: failure.error.description, headers: failure.error.headers }
-        : { status: PROBLEMS[failure.code].status, message: failure.detail, headers: failure.headers };
-    const title = PAGE_TITLES[status] ?? 'This request is not valid';
-    const shown =
-      status === 415 ? 'This page accepts only the forms it serves.' : (message ?? 'Go back and try again.');
-    return sendErrorPage(reply, status, title, shown, headers);
-  });
-}
-
 const OAUTH_JSON_PATH = /^\/connect\/(token|revocation|introspect)/i;
 const PAGE_PATH = /^\/(console|connect\/authorize)/i;
 
 /**
- * The path a raw request target names, for choosing a format when no route was found: without an
- * absolute-form origin (which ends at `/`, `?` or `#`, RFC 3986 3.2), query or fragment, with escaped unreserved characters decoded (`/conne%63t`, equivalent by
- * RFC 3986 6.2.2.2), and every other escape, `%2F` and malformed ones included, left as it is.
+ * The endpoint family a raw request target names, for choosing a format when no route was found. The
+ * path is read without an absolute-form origin (which ends at `/`, `?` or `#`, RFC 3986 3.2), query or
+ * fragment, with escaped unreserved characters decoded (`/conne%63t`, equivalent by RFC 3986 6.2.2.2)
+ * and every other escape, `%2F` and malformed ones included, left as it is.
  */
-function namedPath(target: string): string {
-  const path = target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').split(/[?#]/, 1)[0] ?? '';
-  return path.replace(/%([0-9a-f]{2})/gi, (encoded, hex: string) => {
-    const char = String.fromCharCode(Number.parseInt(hex, 16));
-    return /[A-Za-z0-9\-._~]/.test(char) ? char : encoded;
-  });
+function familyOf(target: string): 'page' | 'oauth' | 'problem' {
+  const path = (target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').split(/[?#]/, 1)[0] ?? '').replace(
+    /%([0-9a-f]{2})/gi,
+    (encoded, hex: string) => {
+      const char = String.fromCharCode(Number.parseInt(hex, 16));
+      return /[A-Za-z0-9\-._~]/.test(char) ? char : encoded;
+    },
+  );
+  if (PAGE_PATH.test(path)) return 'page';
+  return OAUTH_JSON_PATH.test(path) ? 'oauth' : 'problem';
 }
 
 /**
@@ -219,23 +223,20 @@ function namedPath(target: string): string {
  * too long for the router): answered in the format of the endpoint the path names, with the headers
  * every response carries, and without echoing the path.
  */
-export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  reply.headers(baseSecurityHeaders(request.server.services.config));
-  const failure = classify(error);
-  const path = namedPath(request.raw.url ?? '');
-  if (failure.kind === 'unexpected') {
-    logUnexpected(request, error);
-    void sendProblem(reply, 'internal', INTERNAL_DETAIL);
-    return;
-  }
-  const detail = 'the request path is not valid';
-  if (OAUTH_JSON_PATH.test(path)) {
-    void sendOAuthError(reply, new OAuthError('invalid_request', detail));
-  } else if (PAGE_PATH.test(path)) {
-    void sendErrorPage(reply, 400, 'This link is not valid', 'The address of this page is malformed.');
-  } else {
-    void sendProblem(reply, 'validation_failed', detail);
-  }
+export function frameworkErrors(
+  pages: ErrorPages,
+): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+  return (error, request, reply) => {
+    reply.headers(baseSecurityHeaders(request.server.services.config));
+    if (classify(error).kind === 'unexpected') {
+      logUnexpected(request, error);
+      void sendProblem(reply, 'internal', INTERNAL_DETAIL);
+      return;
+    }
+    const detail = 'the request path is not valid';
+    if (!answerUnrouted(pages, request, reply, 400, detail))
+      void sendProblem(reply, 'validation_failed', detail);
+  };
 }
 
 /** Status and detail of the errors Node's HTTP parser reports, by its error code. */
@@ -248,22 +249,20 @@ const NOT_HTTP: [number, string, string] = [400, 'Bad Request', 'the request is 
 /** The three formats of an answer sent on a socket, without a reply: status line, headers, body. */
 function socketAnswer(
   config: Config,
+  pages: ErrorPages,
   target: string,
   [status, reason, detail]: [number, string, string],
 ): string {
-  const path = namedPath(target);
+  const family = familyOf(target);
   let type: string;
   let body: string;
   const extra: Record<string, string> = {};
-  if (PAGE_PATH.test(path)) {
+  if (family === 'page') {
     type = 'text/html; charset=utf-8';
-    body = layout(
-      'This request is not valid',
-      html`<h1>This request is not valid</h1>
-<p class="error" role="alert">Check the address and try again.</p>`,
-    ).value;
-    Object.assign(extra, { 'content-security-policy': CONTENT_SECURITY_POLICY, 'x-frame-options': 'DENY' });
-  } else if (OAUTH_JSON_PATH.test(path)) {
+    const page = pages.render('This request is not valid', 'Check the address and try again.');
+    body = page.html;
+    Object.assign(extra, page.headers);
+  } else if (family === 'oauth') {
     type = 'application/json; charset=utf-8';
     body = JSON.stringify({ error: 'invalid_request', error_description: detail });
     Object.assign(extra, { 'cache-control': 'no-store', pragma: 'no-cache' });
@@ -294,7 +293,10 @@ function socketAnswer(
  * endpoint family the request line names, with the headers every response carries, instead of
  * Fastify's default JSON. Nothing of the request is echoed.
  */
-export function clientErrorHandler(config: Config): (error: ConnectionError, socket: Socket) => void {
+export function clientErrorHandler(
+  config: Config,
+  pages: ErrorPages,
+): (error: ConnectionError, socket: Socket) => void {
   return (error, socket) => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     if (socket.writable) {
@@ -302,7 +304,7 @@ export function clientErrorHandler(config: Config): (error: ConnectionError, soc
       const raw: unknown = error.rawPacket;
       const packet = Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
       const target = /^[A-Za-z]* ([^ \r\n]*)/.exec(packet.toString('latin1'))?.[1] ?? '';
-      socket.write(socketAnswer(config, target, CLIENT_ERRORS[error.code] ?? NOT_HTTP));
+      socket.write(socketAnswer(config, pages, target, CLIENT_ERRORS[error.code] ?? NOT_HTTP));
     }
     socket.destroy(error);
   };

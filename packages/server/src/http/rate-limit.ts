@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import type { LookupGate } from '../auth/key-cache.ts';
 import type { ApiKey } from '../domain/types.ts';
 import { OAuthError, ProblemError } from '../errors/errors.ts';
+import type { Counters } from '../storage/counters.ts';
 import { snapshotStore } from './local-limit-store.ts';
 
 /** A caller's budget in the current window, as `GET /rate-limiting-state` shows it. */
@@ -34,13 +35,40 @@ declare module 'fastify' {
 
 const WINDOW_MS = 60_000;
 
-/** A {@link LookupGate} that remembers whether it holds a unit of the failure budget. */
-export interface FailureGate extends LookupGate {
+/**
+ * A {@link LookupGate} over the address's failure budget, remembering whether it holds a unit of it.
+ * Built for every authenticated request, so it does nothing until a lookup asks (a cached key never does).
+ */
+export class FailureGate implements LookupGate {
   /** True while a lookup's charge is held; false once refunded or if never admitted. */
-  readonly held: boolean;
+  held = false;
   /** When a lookup was refused because the budget was spent: how long until it resets (ms), else 0. */
-  readonly refusedForMs: number;
+  refusedForMs = 0;
+
+  constructor(
+    private readonly counters: Counters,
+    private readonly request: FastifyRequest,
+    private readonly limit: number,
+  ) {}
+
+  get key(): string {
+    return `authfail:${normalizeIP(this.request.ip)}`;
+  }
+
+  async admit(): Promise<boolean> {
+    const taken = await this.counters.take([{ key: this.key, limit: this.limit }], WINDOW_MS);
+    this.held = taken.ok;
+    this.refusedForMs = taken.ok ? 0 : taken.retryAfterMs;
+    return taken.ok;
+  }
+
+  async refund(): Promise<void> {
+    if (!this.held) return;
+    this.held = false;
+    await this.counters.refund([this.key]);
+  }
 }
+
 /**
  * Counters kept per limiter in memory. Passed to every child limiter explicitly: @fastify/rate-limit's
  * children do not inherit the plugin's `cache` and fall back to 5,000, which with more active clients
@@ -116,7 +144,6 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
     }),
   );
   const failureLimit = config.authFailureLimitPerMinute;
-  const failureKey = (request: FastifyRequest) => `authfail:${normalizeIP(request.ip)}`;
   const { counters } = app.services;
   const addressLimiter = app.createRateLimit();
   app.decorate('budgets', {
@@ -136,25 +163,7 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
         exceeded: state.isExceeded,
       };
     },
-    failureGate(request: FastifyRequest): FailureGate {
-      const key = failureKey(request);
-      const gate = {
-        held: false,
-        refusedForMs: 0,
-        async admit() {
-          const taken = await counters.take([{ key, limit: failureLimit }], WINDOW_MS);
-          gate.held = taken.ok;
-          gate.refusedForMs = taken.ok ? 0 : taken.retryAfterMs;
-          return taken.ok;
-        },
-        async refund() {
-          if (!gate.held) return;
-          gate.held = false;
-          await counters.refund([key]);
-        },
-      };
-      return gate;
-    },
+    failureGate: (request: FastifyRequest) => new FailureGate(counters, request, failureLimit),
     async chargeFailure(request: FastifyRequest, reply: FastifyReply, gate: FailureGate): Promise<void> {
       // The address's request budget, as the limiter would have spent it for a request without credential.
       const state = await addressLimiter(request);
@@ -167,7 +176,7 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
       }
       if (gate.refusedForMs > 0) retryAfterMs = Math.max(retryAfterMs, gate.refusedForMs);
       else if (!gate.held) {
-        const taken = await counters.take([{ key: failureKey(request), limit: failureLimit }], WINDOW_MS);
+        const taken = await counters.take([{ key: gate.key, limit: failureLimit }], WINDOW_MS);
         if (!taken.ok) retryAfterMs = Math.max(retryAfterMs, taken.retryAfterMs);
       }
       if (retryAfterMs > 0) {

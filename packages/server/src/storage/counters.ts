@@ -31,7 +31,7 @@ interface Window {
 
 /**
  * Counters in this process: bounded memory whatever the number of keys an attacker makes up (the least
- * recently used are forgotten first). Every method runs synchronously to its end, so `take` is atomic.
+ * recently used are forgotten first). No method awaits anything before it returns, so `take` is atomic.
  */
 export class MemoryCounters implements Counters {
   private readonly windows: LRUCache<string, Window>;
@@ -40,7 +40,8 @@ export class MemoryCounters implements Counters {
     this.windows = new LRUCache({ max });
   }
 
-  takeNow(budgets: readonly BudgetSpec[], windowMs: number, now = Date.now()): Take {
+  async take(budgets: readonly BudgetSpec[], windowMs: number): Promise<Take> {
+    const now = Date.now();
     let retryAfterMs = 0;
     for (const { key, limit } of budgets) {
       const window = this.live(key, now);
@@ -55,19 +56,12 @@ export class MemoryCounters implements Counters {
     return { ok: true };
   }
 
-  async take(budgets: readonly BudgetSpec[], windowMs: number): Promise<Take> {
-    return this.takeNow(budgets, windowMs);
-  }
-
-  refundNow(keys: readonly string[], now = Date.now()): void {
+  async refund(keys: readonly string[]): Promise<void> {
+    const now = Date.now();
     for (const key of keys) {
       const window = this.live(key, now);
       if (window && window.used > 0) window.used--;
     }
-  }
-
-  async refund(keys: readonly string[]): Promise<void> {
-    this.refundNow(keys);
   }
 
   async reset(key: string): Promise<void> {

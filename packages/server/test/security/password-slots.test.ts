@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { passwordSlots } from '../../src/domain/password-slots.ts';
 import { hashPassword, verifyPassword } from '../../src/domain/passwords.ts';
 import { Browser, hiddenFields } from '../helpers/authorization-flow.ts';
+import { releaseTogether } from '../helpers/concurrent.ts';
 import { seed } from '../helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
 
@@ -43,7 +44,7 @@ describeEachDialect('password checks during a sign-in storm', (dialect) => {
     const sampler = setInterval(() => {
       mostRunning = Math.max(mostRunning, passwordSlots.load.running);
     }, 5);
-    const responses = await Promise.all(sends.map((send) => send()));
+    const responses = await releaseTogether(sends);
     clearInterval(sampler);
 
     const busy = responses.filter((r) => r.statusCode === 503);

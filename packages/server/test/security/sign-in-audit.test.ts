@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { Browser, hiddenFields } from '../helpers/authorization-flow.ts';
+import { releaseTogether } from '../helpers/concurrent.ts';
 import { type Seed, seed } from '../helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
 
@@ -78,7 +79,7 @@ describeEachDialect('sign-in audit events are no account-existence oracle', (dia
     const sends = await Promise.all(
       Array.from({ length: 100 }, (_, i) => prepare('owner@a.test', `wrong password ${i}`, `10.8.0.${i}`)),
     );
-    const responses = await Promise.all(sends.map((send) => send()));
+    const responses = await releaseTogether(sends);
     expect(responses.filter((r) => r.statusCode === 429).length).toBeGreaterThanOrEqual(90);
     expect((await eventsOfTenantA()).length - before).toBeLessThanOrEqual(
       app.loginThrottle.limits.perAccount,

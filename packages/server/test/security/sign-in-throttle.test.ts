@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Browser, hiddenFields } from '../helpers/authorization-flow.ts';
+import { releaseTogether } from '../helpers/concurrent.ts';
 import { PASSWORD, seed } from '../helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
 
@@ -32,7 +33,7 @@ async function signInTogether(
     }),
   );
   // Released in one tick: every request reaches the throttle before any password check ends.
-  const responses = await Promise.all(prepared.map((send) => send()));
+  const responses = await releaseTogether(prepared);
   const count = (status: number) => responses.filter((r) => r.statusCode === status).length;
   return { responses, count };
 }
