@@ -4,7 +4,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
 import { createApiKey } from '../packages/server/src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../packages/server/src/domain/audit.ts';
-import { hashSecret } from '../packages/server/src/domain/key-format.ts';
+import { hashSecret } from '../packages/server/src/domain/secrets.ts';
 import { createTenant } from '../packages/server/src/domain/tenants.ts';
 import { migrate, openStorage } from '../packages/server/src/storage/database.ts';
 import { findKeyBySecretHash } from '../packages/server/src/storage/repositories/api-keys.ts';

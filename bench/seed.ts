@@ -1,10 +1,7 @@
 import { createApiKey } from '../packages/server/src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../packages/server/src/domain/audit.ts';
-import {
-  generatePrivateKey,
-  generatePublicKey,
-  hashSecret,
-} from '../packages/server/src/domain/key-format.ts';
+import { generatePrivateKey, generatePublicKey } from '../packages/server/src/domain/key-format.ts';
+import { hashSecret } from '../packages/server/src/domain/secrets.ts';
 import { createTenant } from '../packages/server/src/domain/tenants.ts';
 import { migrate, openStorage } from '../packages/server/src/storage/database.ts';
 import { insertApiKey } from '../packages/server/src/storage/repositories/api-keys.ts';

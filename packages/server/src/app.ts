@@ -5,8 +5,9 @@ import { apiRoutes } from './api/index.ts';
 import type { Config } from './config/config.ts';
 import { errorPages } from './console/error-pages.ts';
 import { consoleRoutes } from './console/routes.ts';
+import { authentication } from './http/authenticate.ts';
 import { cors } from './http/cors.ts';
-import { answerProblems, clientErrorHandler, frameworkErrors } from './http/error-handler.ts';
+import { answerUnrouted, clientErrorHandler, frameworkErrors } from './http/error-handler.ts';
 import { inputGuard } from './http/input-guard.ts';
 import { metrics } from './http/metrics.ts';
 import { openApi } from './http/openapi.ts';
@@ -18,6 +19,7 @@ import { createServices, type ServiceOptions, type Services } from './services.t
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** Built once, complete, before any route (services.ts). */
     services: Services;
   }
 }
@@ -96,25 +98,35 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Typed as the plain HTTP instance: with TLS, Fastify serves the same request and reply API over https.Server.
   const app = Fastify(serverOptions);
   logged.app = app;
+  try {
+    await register(app, services);
+  } catch (error) {
+    await services.close();
+    throw error;
+  }
+  return app;
+}
+
+/**
+ * The application's parts, in order: cross-cutting rules first (rate limits attach themselves to routes
+ * as they are added), then three encapsulated scopes, each with its own error format, so that a
+ * format follows from where a route is registered, never from the URL a client sent: the REST API
+ * (RFC 9457 problems), the pages (HTML), and `/connect/*` (RFC 6749 JSON). What no route matches is
+ * answered at the root, in the format of the family its path names.
+ */
+async function register(app: FastifyInstance, services: Services): Promise<void> {
   app.decorate('services', services);
-  app.decorateRequest('principal', null);
-  app.addHook('onClose', async () => {
-    for (const task of services.onClose.reverse()) await task();
-  });
-  // The root scope answers RFC 9457 problems (the REST API); the OAuth endpoints and the pages are
-  // encapsulated scopes with their own error formats, so a format follows from where a route is
-  // registered, never from the URL a client sent.
-  answerProblems(app, errorPages);
+  app.addHook('onClose', () => services.close());
+  authentication(app);
+  answerUnrouted(app, errorPages);
   securityHeaders(app);
-  // Cross-cutting rules, before any route: rate limits attach themselves to routes as they are added.
   transportRule(app);
   inputGuard(app);
   metrics(app);
-  await cors(app);
+  cors(app);
   await rateLimits(app);
   await openApi(app);
-  apiRoutes(app);
+  await apiRoutes(app);
   await consoleRoutes(app);
-  await oauthRoutes(app, { pollMs: options.keyCache?.pollMs });
-  return app;
+  await oauthRoutes(app);
 }

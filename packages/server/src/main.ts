@@ -1,6 +1,6 @@
 import { buildApp } from './app.ts';
 import { loadConfig } from './config/config.ts';
-import { countTenants } from './storage/repositories/tenants.ts';
+import { isUninitialized } from './domain/tenants.ts';
 
 /** Starts the server: environment -> configuration -> app -> listen. Resolves once listening. */
 export async function serve(
@@ -9,7 +9,7 @@ export async function serve(
   const config = loadConfig(env);
   const app = await buildApp(config, { logger: true });
   await app.listen({ host: config.host, port: config.port });
-  if ((await countTenants(app.services.db)) === 0) {
+  if (await isUninitialized(app.services.db)) {
     app.log.warn(
       'The database is empty. Create your organization, then an API key:\n' +
         '  npx gatehouse init --email you@example.com --organization "My company" --workspace "Main"\n' +

@@ -1,32 +1,45 @@
-import type { Redis } from 'ioredis';
-import { type BearerVerifier, noBearer } from './auth/bearer.ts';
+import { BearerVerifier } from './auth/bearer-verifier.ts';
+import { Denylist } from './auth/denylist.ts';
 import { KeyCache, type KeyCacheOptions } from './auth/key-cache.ts';
+import { KeyRing } from './auth/key-ring.ts';
+import { OriginCache } from './auth/origin-cache.ts';
 import type { Config } from './config/config.ts';
 import { startRetentionJob } from './domain/retention.ts';
+import { SignInThrottle } from './domain/sign-in-throttle.ts';
 import { type Counters, MemoryCounters, RedisCounters } from './storage/counters.ts';
 import { migrate, openStorage, type Storage } from './storage/database.ts';
-import { closeRedis, connectRedis } from './storage/redis.ts';
+import { closeRedis, connectRedis, type RedisClient } from './storage/redis.ts';
 import type { Db } from './storage/transaction.ts';
 
-/** Everything a request handler needs, built once per process. */
+/** Everything a request handler needs, built once per process, complete, before any route exists. */
 export interface Services {
   readonly config: Config;
   readonly storage: Storage;
   readonly db: Db;
+  /** API keys and OAuth clients (the X-API-Key hot path), invalidated through the feed. */
   readonly keys: KeyCache;
+  /** The keys that sign and verify access tokens. */
+  readonly keyRing: KeyRing;
+  /** Revoked access tokens, refused on every instance. */
+  readonly denylist: Denylist;
+  /** `Authorization: Bearer` verification. */
+  readonly bearer: BearerVerifier;
+  /** Which keys allow which CORS origins. */
+  readonly origins: OriginCache;
   /** Shared Redis when `GATEHOUSE_REDIS_URL` is set: rate limits and attempt counters of every instance. */
-  readonly redis: Redis | null;
+  readonly redis: RedisClient | null;
   /** Attempt budgets (sign-in, failed authentication), in Redis when configured, else in memory. */
   readonly counters: Counters;
-  /** Replaced by the authorization server when it registers. */
-  bearer: BearerVerifier;
-  /** Tasks run when the app closes, in reverse order of registration. */
-  readonly onClose: (() => Promise<void>)[];
+  /** Sign-in budgets per account and per address. */
+  readonly signInThrottle: SignInThrottle;
+  /** Stops every background job, flushes batched writes and closes connections. */
+  close(): Promise<void>;
 }
 
 export interface ServiceOptions {
-  /** An already open storage (tests); otherwise opened from the configuration. */
+  /** An already open storage (tests): left open on close; otherwise opened from the configuration. */
   storage?: Storage;
+  /** Key cache settings; its `pollMs` also paces the revocation denylist (tests shorten both). */
   keyCache?: KeyCacheOptions;
   /** Told once per Redis outage (the server logs it). */
   onRedisDown?: () => void;
@@ -34,33 +47,55 @@ export interface ServiceOptions {
   onBackgroundError?: (error: unknown) => void;
 }
 
-/** Opens the database, applies migrations and starts the caches. */
+/**
+ * Opens the database, applies migrations, builds every service and starts every background job:
+ * the key cache's invalidation polls and last-used flushes, the denylist's polls, the key ring's and
+ * the CORS origins' reloads, and the retention job. `close()` stops them all, in reverse order.
+ */
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
   const storage = options.storage ?? openStorage(config.databaseUrl);
   await migrate(storage);
+  const { db } = storage;
   const onError = (error: unknown) => options.onBackgroundError?.(error);
-  const keys = new KeyCache(storage.db, { onError, ...options.keyCache });
+  // Stopped in reverse: the storage closes last, after the key cache has flushed into it.
+  const stops: (() => void | Promise<void>)[] = [];
+  if (!options.storage) stops.push(() => storage.close());
+
+  const keys = new KeyCache(db, { onError, ...options.keyCache });
   await keys.start();
-  const stopRetention = startRetentionJob(storage.db, config, { onError });
+  stops.push(() => keys.stop());
+  const keyRing = new KeyRing(db, config, { onError });
+  await keyRing.start();
+  stops.push(() => keyRing.stop());
+  const denylist = new Denylist(db, { pollMs: options.keyCache?.pollMs, onError });
+  await denylist.start();
+  stops.push(() => denylist.stop());
+  const origins = new OriginCache(db);
+  await origins.start();
+  stops.push(() => origins.stop());
+  keys.onInvalidate(() => void origins.refresh().catch(onError));
+  stops.push(startRetentionJob(db, config, { onError }));
+
   const redis = config.redisUrl
     ? await connectRedis(config.redisUrl, { onDown: () => options.onRedisDown?.() })
     : null;
+  if (redis) stops.push(() => closeRedis(redis));
   const counters = redis ? new RedisCounters(redis, `${config.redisPrefix}n:`) : new MemoryCounters();
-  const services: Services = {
+
+  return {
     config,
     storage,
-    db: storage.db,
+    db,
     keys,
+    keyRing,
+    denylist,
+    bearer: new BearerVerifier({ db, issuer: config.issuer, keys, ring: keyRing, denylist }),
+    origins,
     redis,
     counters,
-    bearer: noBearer,
-    onClose: [],
+    signInThrottle: new SignInThrottle(counters),
+    async close() {
+      for (const stop of stops.reverse()) await stop();
+    },
   };
-  services.onClose.push(async () => {
-    stopRetention();
-    await keys.stop();
-    if (redis) await closeRedis(redis);
-    if (!options.storage) await storage.close();
-  });
-  return services;
 }

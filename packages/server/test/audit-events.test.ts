@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey, rotateApiKey } from '../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../src/domain/audit.ts';
 import { mayReadAuditLog } from '../src/domain/audit-log.ts';
-import type { Principal } from '../src/domain/types.ts';
+import type { Principal } from '../src/model/types.ts';
 import { runCommonRouteTests } from './helpers/common-route-tests.ts';
 import { type Seed, seed } from './helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp } from './helpers/test-app.ts';

@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyReply, LightMyRequestResponse } from 'fast
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, type IssuedApiKey, revokeApiKey } from '../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../src/domain/audit.ts';
-import type { ApiKey } from '../src/domain/types.ts';
 import { corsForKey } from '../src/http/cors.ts';
+import type { ApiKey } from '../src/model/types.ts';
 import { type Seed, seed } from './helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp } from './helpers/test-app.ts';
 
@@ -32,7 +32,7 @@ describeEachDialect('CORS', (dialect) => {
       CLI_ACTOR,
     );
     await createApiKey(app.services.db, { tenantId: s.b.tenantId, corsOrigins: [ORIGIN_B] }, CLI_ACTOR);
-    await app.corsOrigins.refresh();
+    await app.services.origins.refresh();
   });
   afterAll(() => t.close());
 
@@ -169,12 +169,12 @@ describeEachDialect('CORS', (dialect) => {
         { tenantId: s.a.tenantId, corsOrigins: [origin] },
         CLI_ACTOR,
       );
-      await app.corsOrigins.refresh();
+      await app.services.origins.refresh();
       expect((await preflight('/me', origin)).headers['access-control-allow-origin']).toBe(origin);
       await revokeApiKey(app.services.db, issued.key.publicKey, CLI_ACTOR);
       // The invalidation feed (what any instance or the CLI writes) triggers the refresh.
       await app.services.keys.poll();
-      await app.corsOrigins.refresh();
+      await app.services.origins.refresh();
       expectNoCors(await preflight('/me', origin));
     });
 
@@ -186,7 +186,7 @@ describeEachDialect('CORS', (dialect) => {
         CLI_ACTOR,
       );
       await new Promise((resolve) => setTimeout(resolve, 5));
-      await app.corsOrigins.refresh();
+      await app.services.origins.refresh();
       expectNoCors(await preflight('/me', origin));
     });
   });

@@ -6,7 +6,7 @@ import { buildApp } from '../src/app.ts';
 import { ConfigError } from '../src/config/config.ts';
 import { createApiKey } from '../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../src/domain/audit.ts';
-import type { ApiKey } from '../src/domain/types.ts';
+import type { ApiKey } from '../src/model/types.ts';
 import { type Seed, seed } from './helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp, testConfig } from './helpers/test-app.ts';
 
@@ -176,13 +176,12 @@ describe('per-client budgets with many active clients', () => {
   // Regression: the per-client limiter's counters lived in a 5,000-entry LRU (the plugin's default for
   // child limiters), so 5,001 active clients evicted each other's counters and reset their budgets.
   it('keeps counting a client while more than 5,000 other clients spend theirs', async () => {
-    // Sound for this test: the limiter reads only the route's config of a request.
-    const request = () => ({ routeOptions: { config: {} } }) as unknown as FastifyRequest;
-    // Sound for this test: spendClient reads only the key's id.
-    const client = (id: number) => ({ id }) as ApiKey;
-    const first = await t.app.budgets.spendClient(request(), client(1));
-    for (let id = 2; id <= 6000; id++) await t.app.budgets.spendClient(request(), client(id));
-    const again = await t.app.budgets.spendClient(request(), client(1));
+    // Sound for this test: the limiter reads only the route's config and the client's id of a request.
+    const request = (id: number) =>
+      ({ routeOptions: { config: {} }, client: { id } as ApiKey }) as unknown as FastifyRequest;
+    const first = await t.app.budgets.spendClient(request(1));
+    for (let id = 2; id <= 6000; id++) await t.app.budgets.spendClient(request(id));
+    const again = await t.app.budgets.spendClient(request(1));
     expect(again.remaining).toBe(first.remaining - 1);
   });
 });

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { authenticate, principalOf } from '../auth/authenticate.ts';
 import { readAuditLog } from '../domain/audit-log.ts';
-import type { PageQuery } from '../domain/types.ts';
+import { principalOf } from '../http/authenticate.ts';
+import { requireRole } from '../http/require-role.ts';
+import type { PageQuery } from '../model/types.ts';
+import { authenticated } from './guards.ts';
 import { authErrors, pageOf, security } from './schemas.ts';
 
 export const auditEventSchema = {
@@ -32,12 +34,11 @@ const auditQuerySchema = {
  * `GET /v1/audit-events`: the organization's audit log, newest first, paginated like every list.
  * Organization-wide credentials only; a workspace-scoped key gets 404 (see `mayReadAuditLog`).
  */
-export function auditEventRoutes(app: FastifyInstance): void {
-  app.addSchema(auditEventSchema);
-  app.get<{ Querystring: PageQuery }>(
+export function listAuditEventsRoute(api: FastifyInstance): void {
+  api.get<{ Querystring: PageQuery }>(
     '/v1/audit-events',
     {
-      preHandler: authenticate,
+      preHandler: authenticated(requireRole('owner', 'admin')),
       schema: {
         tags: ['Audit'],
         summary: "The organization's audit log, newest first",
@@ -46,6 +47,6 @@ export function auditEventRoutes(app: FastifyInstance): void {
         response: { 200: pageOf('AuditEvent'), ...authErrors },
       },
     },
-    async (request) => readAuditLog(app.services.db, principalOf(request), request.query),
+    async (request) => readAuditLog(request.server.services.db, principalOf(request), request.query),
   );
 }

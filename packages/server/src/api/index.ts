@@ -1,19 +1,39 @@
 import type { FastifyInstance } from 'fastify';
-import { auditEventRoutes } from './audit-events.ts';
-import { entityRoutes } from './entities.ts';
+import { answerProblems } from '../http/error-handler.ts';
+import { auditEventSchema, listAuditEventsRoute } from './audit-events.ts';
+import { createEntityRoute } from './entities/create.ts';
+import { deleteEntityRoute } from './entities/delete.ts';
+import { listEntitiesRoute } from './entities/list.ts';
+import { healthzRoute } from './healthz.ts';
 import { meRoute } from './me.ts';
 import { rateLimitingStateRoute } from './rate-limiting-state.ts';
 import { entitySchema, principalSchema, problemSchema, workspaceSchema } from './schemas.ts';
-import { statusRoutes } from './status.ts';
-import { workspaceRoutes } from './workspaces.ts';
+import { statusRoute } from './status.ts';
+import { getWorkspaceRoute } from './workspaces/get.ts';
+import { listWorkspacesRoute } from './workspaces/list.ts';
 
-/** The REST API. */
-export function apiRoutes(app: FastifyInstance): void {
-  for (const schema of [problemSchema, workspaceSchema, entitySchema, principalSchema]) app.addSchema(schema);
-  statusRoutes(app);
-  meRoute(app);
-  workspaceRoutes(app);
-  entityRoutes(app);
-  auditEventRoutes(app);
-  rateLimitingStateRoute(app);
+/** Every REST route, one file each. */
+function restScope(api: FastifyInstance, _options: unknown, done: (error?: Error) => void): void {
+  answerProblems(api);
+  statusRoute(api);
+  healthzRoute(api);
+  meRoute(api);
+  listWorkspacesRoute(api);
+  getWorkspaceRoute(api);
+  listEntitiesRoute(api);
+  createEntityRoute(api);
+  deleteEntityRoute(api);
+  listAuditEventsRoute(api);
+  rateLimitingStateRoute(api);
+  done();
+}
+
+/**
+ * The REST API: one encapsulated scope whose errors are RFC 9457 problems. Its shared schemas are
+ * added at the root, where the OpenAPI document resolves them.
+ */
+export async function apiRoutes(app: FastifyInstance): Promise<void> {
+  for (const schema of [problemSchema, workspaceSchema, entitySchema, principalSchema, auditEventSchema])
+    app.addSchema(schema);
+  await app.register(restScope);
 }

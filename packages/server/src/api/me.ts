@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { authenticate, principalOf } from '../auth/authenticate.ts';
+import { principalOf } from '../http/authenticate.ts';
+import { authenticated } from './guards.ts';
 import { authErrors, security } from './schemas.ts';
 
 /** `GET /me`: the caller as Gatehouse sees it. */
-export function meRoute(app: FastifyInstance): void {
-  app.get(
+export function meRoute(api: FastifyInstance): void {
+  api.get(
     '/me',
     {
-      preHandler: authenticate,
+      preHandler: authenticated(),
       schema: {
         tags: ['Identity'],
         summary: 'The current principal',

@@ -1,16 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import { authenticate } from '../auth/authenticate.ts';
+import { authenticated } from './guards.ts';
 import { authErrors, security } from './schemas.ts';
 
 /**
  * `GET /rate-limiting-state`: the caller's budget in the current one-minute window (DESIGN.md 3 rule 9).
  * The request itself counts, like any other API call, so `remaining` already excludes it.
  */
-export function rateLimitingStateRoute(app: FastifyInstance): void {
-  app.get(
+export function rateLimitingStateRoute(api: FastifyInstance): void {
+  api.get(
     '/rate-limiting-state',
     {
-      preHandler: authenticate,
+      preHandler: authenticated(),
       schema: {
         tags: ['Identity'],
         summary: "The caller's rate-limit budget",
@@ -30,7 +30,7 @@ export function rateLimitingStateRoute(app: FastifyInstance): void {
       },
     },
     async (request) => {
-      const budget = await app.budgets.read(request);
+      const budget = await request.server.budgets.read(request);
       return {
         limit: budget.limit,
         remaining: budget.remaining,

@@ -1,17 +1,25 @@
 import { LRUCache } from 'lru-cache';
-import type { ApiKey, Principal } from '../domain/types.ts';
-import type { AccessTokenClaims } from '../oauth/access-token.ts';
-import { checkAccessToken } from '../oauth/access-token-verify.ts';
-import type { Denylist } from '../oauth/denylist.ts';
-import type { KeyRing } from '../oauth/key-ring.ts';
-import { API_SCOPE, hasScope } from '../oauth/scope.ts';
-import type { Services } from '../services.ts';
-import { findMembership, findUserById } from '../storage/repositories/users.ts';
-import type { BearerResult, BearerVerifier } from './bearer.ts';
-import { keyStatus } from './key-cache.ts';
+import { type AccessTokenClaims, subjectUser } from '../domain/access-tokens.ts';
+import { keyStatus } from '../domain/api-keys.ts';
+import { memberOf } from '../domain/users.ts';
+import type { ApiKey, Principal } from '../model/types.ts';
+import type { Db } from '../storage/transaction.ts';
+import { checkAccessToken } from './access-token-verify.ts';
+import type { Denylist } from './denylist.ts';
+import type { KeyCache } from './key-cache.ts';
+import type { KeyRing } from './key-ring.ts';
 
-/** A user id in `sub`: a positive decimal integer, as access-token.ts writes it. */
-const USER_SUBJECT = /^[1-9][0-9]{0,14}$/;
+/** Result of checking an access token; a failure carries a short reason for `error_description`. */
+export type BearerResult = { valid: true; principal: Principal } | { valid: false; reason: string };
+
+/** Everything the bearer check reads: the token's keys, revocations, clients, and memberships. */
+export interface BearerDependencies {
+  db: Db;
+  issuer: string;
+  keys: KeyCache;
+  ring: KeyRing;
+  denylist: Denylist;
+}
 
 /**
  * The principal behind verified claims, or null when the token's subject may no longer act.
@@ -21,7 +29,7 @@ const USER_SUBJECT = /^[1-9][0-9]{0,14}$/;
  * change reaches a token already in use only when it expires (at most the access-token lifetime).
  */
 export async function principalFromClaims(
-  services: Services,
+  db: Db,
   claims: AccessTokenClaims,
   key: ApiKey,
 ): Promise<Principal | null> {
@@ -32,14 +40,12 @@ export async function principalFromClaims(
     apiKey: { id: key.id, publicKey: key.publicKey, label: key.label },
     scope: claims.scope,
   };
-  if (claims.sub === claims.client_id) return { ...base, user: null };
-  if (!USER_SUBJECT.test(claims.sub)) return null;
-  const userId = Number(claims.sub);
-  const [user, membership] = await Promise.all([
-    findUserById(services.db, userId),
-    findMembership(services.db, claims.tenant_id, userId),
-  ]);
-  if (!user || !membership) return null;
+  const userId = subjectUser(claims);
+  if (userId === null) return { ...base, user: null };
+  if (userId === undefined) return null;
+  const found = await memberOf(db, claims.tenant_id, userId);
+  if (!found) return null;
+  const { user, membership } = found;
   return { ...base, user: { ...user, role: membership.role, workspaceIds: membership.workspaceIds } };
 }
 
@@ -73,15 +79,13 @@ export interface BearerVerifierOptions {
  * the status of the API key it was issued to (KeyCache, invalidated within a second on every instance),
  * so that revoking a key refuses its tokens at once.
  */
-export class JwtBearerVerifier implements BearerVerifier {
+export class BearerVerifier {
   /** How many tokens went through the full cryptographic check (a cache miss each). */
   coldChecks = 0;
   private readonly verified: LRUCache<string, VerifiedToken>;
 
   constructor(
-    private readonly services: Services,
-    private readonly ring: KeyRing,
-    private readonly denylist: Denylist,
+    private readonly deps: BearerDependencies,
     options: BearerVerifierOptions = {},
   ) {
     // About 1.5 KB per entry (the token, its claims, its principal): 10,000 tokens is ~15 MB. Past that,
@@ -98,27 +102,24 @@ export class JwtBearerVerifier implements BearerVerifier {
 
   /** Everything the bearer check decides, with the claims (also the source of RFC 7662 introspection). */
   async inspect(token: string, now = Date.now()): Promise<TokenState> {
+    const { deps } = this;
     let entry = this.verified.get(token);
     if (!entry) {
       this.coldChecks++;
-      const checked = await checkAccessToken(this.ring, token, { issuer: this.services.config.issuer, now });
+      const checked = await checkAccessToken(deps.ring, token, { issuer: deps.issuer, now });
       if (!checked.ok) return { active: false, reason: checked.reason };
       entry = { claims: checked.claims };
       this.verified.set(token, entry, { ttl: checked.claims.exp * 1000 - now });
     }
     const { claims } = entry;
     if (claims.exp * 1000 <= now) return { active: false, reason: 'the access token has expired' };
-    if (this.denylist.has(claims.jti)) return { active: false, reason: 'the access token was revoked' };
-    if (!hasScope(claims.scope, API_SCOPE)) {
-      return { active: false, reason: 'the access token lacks the api1 scope' };
-    }
-    const key = await this.services.keys.findClient(claims.client_id);
+    if (deps.denylist.has(claims.jti)) return { active: false, reason: 'the access token was revoked' };
+    const key = await deps.keys.findClient(claims.client_id);
     if (!key) return { active: false, reason: 'the API key of this token no longer exists' };
     const failure = keyStatus(key, now);
     if (failure) return { active: false, reason: `the API key of this token is ${failure}` };
     if (!matchesKey(claims, key)) return { active: false, reason: 'the token does not match its API key' };
-    if (entry.principal === undefined)
-      entry.principal = await principalFromClaims(this.services, claims, key);
+    if (entry.principal === undefined) entry.principal = await principalFromClaims(deps.db, claims, key);
     if (!entry.principal) return { active: false, reason: 'the subject of this token may no longer act' };
     return { active: true, claims, key, principal: entry.principal };
   }

@@ -1,10 +1,10 @@
 import {
-  type InvalidationRow,
-  lastInvalidationId,
-  listInvalidationsByIds,
-  listInvalidationsCreatedSince,
-  listInvalidationsSince,
-} from '../storage/repositories/api-keys.ts';
+  lastInvalidation,
+  readInvalidations,
+  readInvalidationsAfter,
+  readInvalidationsWrittenSince,
+} from '../domain/invalidations.ts';
+import type { Invalidation } from '../model/types.ts';
 import type { Db } from '../storage/transaction.ts';
 
 /**
@@ -13,7 +13,6 @@ import type { Db } from '../storage/transaction.ts';
  * (PostgreSQL pre-allocates ids and loses them on a crash), not rows yet to commit.
  */
 const MAX_GAPS = 256;
-const PAGE = 1000;
 
 /**
  * Reads the `invalidations` table so that no row is missed, in whatever order rows commit.
@@ -47,25 +46,21 @@ export class InvalidationFeed {
   /** Starts after the current head: the caches are empty, so no earlier row concerns them. */
   start(now = Date.now()): Promise<void> {
     return this.serialize(async () => {
-      this.head = await lastInvalidationId(this.db);
+      this.head = await lastInvalidation(this.db);
       // Rows already visible are marked delivered, so that the first resync does not replay them.
       for (const row of await this.window(now)) this.delivered.set(row.id, row.createdAt);
     });
   }
 
   /** Rows that became visible since the last call: new ids above the head, and skipped ids that committed since. */
-  poll(now = Date.now()): Promise<InvalidationRow[]> {
+  poll(now = Date.now()): Promise<Invalidation[]> {
     return this.serialize(async () => {
-      const fresh = await listInvalidationsByIds(this.db, [...this.gaps.keys()]);
+      const fresh = await readInvalidations(this.db, [...this.gaps.keys()]);
       for (const [id, skippedAt] of this.gaps) if (skippedAt <= now - this.lookbackMs) this.gaps.delete(id);
-      for (;;) {
-        const rows = await listInvalidationsSince(this.db, this.head, PAGE);
-        for (const row of rows) {
-          for (let id = Math.max(this.head + 1, row.id - MAX_GAPS); id < row.id; id++) this.gaps.set(id, now);
-          this.head = row.id;
-          fresh.push(row);
-        }
-        if (rows.length < PAGE) break;
+      for (const row of await readInvalidationsAfter(this.db, this.head)) {
+        for (let id = Math.max(this.head + 1, row.id - MAX_GAPS); id < row.id; id++) this.gaps.set(id, now);
+        this.head = row.id;
+        fresh.push(row);
       }
       // Insertion order is id order within a poll: the oldest gaps go first.
       for (const id of this.gaps.keys()) {
@@ -81,7 +76,7 @@ export class InvalidationFeed {
    * (a gap given up on or trimmed). `created_at` is the writer's clock, so this assumes instance clocks
    * agree to well within `lookbackMs`.
    */
-  resync(now = Date.now()): Promise<InvalidationRow[]> {
+  resync(now = Date.now()): Promise<Invalidation[]> {
     return this.serialize(async () => {
       const since = now - this.lookbackMs;
       for (const [id, createdAt] of this.delivered) if (createdAt < since) this.delivered.delete(id);
@@ -89,18 +84,12 @@ export class InvalidationFeed {
     });
   }
 
-  private async window(now: number): Promise<InvalidationRow[]> {
-    const rows: InvalidationRow[] = [];
-    for (let after = 0; ; ) {
-      const page = await listInvalidationsCreatedSince(this.db, now - this.lookbackMs, after, PAGE);
-      rows.push(...page);
-      if (page.length < PAGE) return rows;
-      after = page[page.length - 1]?.id ?? after;
-    }
+  private window(now: number): Promise<Invalidation[]> {
+    return readInvalidationsWrittenSince(this.db, now - this.lookbackMs);
   }
 
-  private deliver(rows: InvalidationRow[]): InvalidationRow[] {
-    const out: InvalidationRow[] = [];
+  private deliver(rows: Invalidation[]): Invalidation[] {
+    const out: Invalidation[] = [];
     for (const row of rows) {
       this.gaps.delete(row.id);
       if (this.delivered.has(row.id)) continue;

@@ -1,14 +1,18 @@
 import { timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { hashSecret, isPublicKey, isWellFormedPrivateKey } from '../domain/key-format.ts';
+import {
+  findClientKey,
+  findKeyBySecret,
+  type KeyFailure,
+  keyStatus,
+  recordKeyUse,
+} from '../domain/api-keys.ts';
+import { isPublicKey, isWellFormedPrivateKey } from '../domain/key-format.ts';
 import { INVALIDATION_LOOKBACK_MS } from '../domain/retention.ts';
-import type { ApiKey } from '../domain/types.ts';
-import { findKeyByPublicKey, findKeyBySecretHash, touchLastUsed } from '../storage/repositories/api-keys.ts';
+import { hashSecret } from '../domain/secrets.ts';
+import type { ApiKey } from '../model/types.ts';
 import type { Db } from '../storage/transaction.ts';
 import { InvalidationFeed } from './invalidation-feed.ts';
-
-/** Why a credential was refused. Verification returns it rather than throwing (hot path, no stack traces). */
-export type KeyFailure = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'rotated_out';
 
 /**
  * Asked before a secret that is neither cached nor known unknown is looked up in the database: false
@@ -64,13 +68,6 @@ export interface KeyCacheOptions {
   max?: number;
   /** Told of a failed background poll, resync or flush (the server logs it). */
   onError?: (error: unknown) => void;
-}
-
-/** Status of a key at `now`: the single place where revocation and expiry are decided. */
-export function keyStatus(key: ApiKey, now: number): KeyFailure | null {
-  if (key.revokedAt !== null) return 'revoked';
-  if (key.expiresAt !== null && key.expiresAt <= now) return 'expired';
-  return null;
 }
 
 /**
@@ -182,7 +179,7 @@ export class KeyCache {
       const evictions = this.evictions;
       // Lookup by hash through the unique index: the hash of a 256-bit secret reveals nothing,
       // so the index probe's timing is no oracle (the same reasoning as GitHub's token lookup).
-      const found = await findKeyBySecretHash(this.db, hash);
+      const found = await findKeyBySecret(this.db, hash);
       if (!found) {
         this.unknown.set(hash, true);
         return { valid: false, code: 'unknown' };
@@ -244,7 +241,7 @@ export class KeyCache {
     }
     lookups.miss++;
     const evictions = this.evictions;
-    const found = await findKeyByPublicKey(this.db, publicKey);
+    const found = await findClientKey(this.db, publicKey);
     if (!found) {
       this.unknown.set(publicKey, true);
       return undefined;
@@ -312,6 +309,6 @@ export class KeyCache {
     if (this.used.size === 0) return;
     const batch = new Map(this.used);
     this.used.clear();
-    await touchLastUsed(this.db, batch);
+    await recordKeyUse(this.db, batch);
   }
 }

@@ -1,4 +1,5 @@
-import type { ApiKey, Principal } from '../domain/types.ts';
+import { API_SCOPE } from '../domain/scopes.ts';
+import type { ApiKey, Principal } from '../model/types.ts';
 
 /** The principal of an API key used directly (X-API-Key). */
 export function keyPrincipal(key: ApiKey, authMethod: Principal['authMethod'] = 'apiKey'): Principal {
@@ -8,6 +9,6 @@ export function keyPrincipal(key: ApiKey, authMethod: Principal['authMethod'] = 
     workspaceId: key.workspaceId,
     apiKey: { id: key.id, publicKey: key.publicKey, label: key.label },
     user: null,
-    scope: 'api1',
+    scope: API_SCOPE,
   };
 }

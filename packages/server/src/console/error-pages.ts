@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { PROBLEMS } from '../errors/codes.ts';
 import { classify, type ErrorPages, logUnexpected, PAGE_TITLES } from '../http/error-handler.ts';
 import { html } from './html.ts';
@@ -34,4 +34,14 @@ export function answerPages(scope: FastifyInstance): void {
       status === 415 ? 'This page accepts only the forms it serves.' : (message ?? 'Go back and try again.');
     return sendErrorPage(reply, status, title, shown, headers);
   });
+}
+
+/** The 403 page of a form posted without a valid CSRF token (DESIGN.md 3 rule 8). */
+export function csrfFailure(reply: FastifyReply): FastifyReply {
+  return sendErrorPage(
+    reply,
+    403,
+    'This form has expired',
+    'The form could not be verified. Go back, reload the page and try again.',
+  );
 }

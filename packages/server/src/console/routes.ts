@@ -1,24 +1,25 @@
 import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { SignInThrottle } from '../domain/sign-in-throttle.ts';
-import { authorizeRoutes } from '../oauth/authorize.ts';
-import { consentDecisionRoute } from '../oauth/authorize-decision.ts';
-import { accountRoutes } from './account.ts';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { accountPageRoute } from './account/page.ts';
+import { removeAccessFormRoute } from './account/remove-access-form.ts';
+import { removeAccessRequestRoute } from './account/remove-access-request.ts';
+import { authorizeRoute } from './authorize.ts';
+import { consentDecisionRoute } from './consent/decision.ts';
 import { answerPages } from './error-pages.ts';
 import { STYLESHEET_PATH } from './layout.ts';
-import { signInRoutes } from './sign-in.ts';
-import { signOutRoutes } from './sign-out.ts';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Sign-in budgets (shared by every instance through Redis when configured). */
-    loginThrottle: SignInThrottle;
-  }
-}
+import { signInPageRoute } from './sign-in/page.ts';
+import { signInSubmitRoute } from './sign-in/submit.ts';
+import { signOutRoute } from './sign-out.ts';
 
 const STYLESHEET = readFileSync(new URL('./static/console.css', import.meta.url));
+
+async function stylesheet(_request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  return reply
+    .headers({ 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' })
+    .send(STYLESHEET);
+}
 
 /**
  * The browser's pages: sign-in, consent, account, sign-out, the authorization endpoint, and the one
@@ -26,26 +27,24 @@ const STYLESHEET = readFileSync(new URL('./static/console.css', import.meta.url)
  * the only bodies accepted (anything else, JSON included, is a 415 page). Pages set their own strict
  * Content-Security-Policy (see layout.ts).
  */
+const pagesScope: FastifyPluginAsync = async (pages) => {
+  answerPages(pages);
+  // Unsigned: the session cookie is a random token checked against the database, the CSRF token a MAC.
+  await pages.register(cookie);
+  pages.removeAllContentTypeParsers();
+  await pages.register(formbody);
+  pages.get(STYLESHEET_PATH, { schema: { hide: true } }, stylesheet);
+  signInPageRoute(pages);
+  signInSubmitRoute(pages);
+  signOutRoute(pages);
+  accountPageRoute(pages);
+  removeAccessFormRoute(pages);
+  removeAccessRequestRoute(pages);
+  authorizeRoute(pages);
+  consentDecisionRoute(pages);
+};
+
+/** Registers the pages' scope. */
 export async function consoleRoutes(app: FastifyInstance): Promise<void> {
-  // Cookies are parsed for every route (the authorization endpoint reads the session too); unsigned:
-  // the session cookie is a random token checked against the database, the CSRF token is a MAC.
-  await app.register(cookie);
-  const throttle = new SignInThrottle(app.services.counters);
-  app.decorate('loginThrottle', throttle);
-  const pageScope: FastifyPluginAsync = async (pages) => {
-    answerPages(pages);
-    pages.removeAllContentTypeParsers();
-    await pages.register(formbody);
-    pages.get(STYLESHEET_PATH, { schema: { hide: true } }, async (_request, reply) =>
-      reply
-        .headers({ 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' })
-        .send(STYLESHEET),
-    );
-    signInRoutes(pages, throttle);
-    signOutRoutes(pages);
-    accountRoutes(pages);
-    authorizeRoutes(pages);
-    consentDecisionRoute(pages);
-  };
-  await app.register(pageScope);
+  await app.register(pagesScope);
 }

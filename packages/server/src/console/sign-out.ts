@@ -1,9 +1,9 @@
-import type { FastifyInstance } from 'fastify';
-import { endSession } from '../domain/sessions.ts';
-import { CSRF_FIELD, checkCsrf, csrfFailure, formFields } from './csrf.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CSRF_FIELD, checkCsrf, formFields } from '../http/session/csrf.ts';
+import { finishSession } from '../http/session/session.ts';
+import { csrfFailure } from './error-pages.ts';
 import { html, type SafeHtml } from './html.ts';
-import { clearSessionCookie, readSessionCookie } from './session-cookie.ts';
-import { signInPath } from './sign-in.ts';
+import { signInPath } from './sign-in/return-to.ts';
 
 /** The sign-out button: a form, since a link (GET) could be triggered by any page. */
 export function signOutForm(csrfToken: string): SafeHtml {
@@ -13,13 +13,13 @@ export function signOutForm(csrfToken: string): SafeHtml {
 </form>`;
 }
 
+async function signOut(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  if (!checkCsrf(request, formFields(request.body)[CSRF_FIELD])) return csrfFailure(reply);
+  await finishSession(request, reply);
+  return reply.redirect(signInPath('/console', 'signed_out'), 303);
+}
+
 /** `POST /console/sign-out`: ends the session on the server, not just in the browser. */
-export function signOutRoutes(app: FastifyInstance): void {
-  app.post('/console/sign-out', { schema: { hide: true } }, async (request, reply) => {
-    if (!checkCsrf(request, formFields(request.body)[CSRF_FIELD])) return csrfFailure(reply);
-    const token = readSessionCookie(request);
-    if (token) await endSession(app.services.db, token);
-    clearSessionCookie(reply);
-    return reply.redirect(signInPath('/console', 'signed_out'), 303);
-  });
+export function signOutRoute(pages: FastifyInstance): void {
+  pages.post('/console/sign-out', { schema: { hide: true } }, signOut);
 }

@@ -1,23 +1,43 @@
 import { ProblemError } from '../errors/errors.ts';
+import type { ApiKey, ApiKeyListing, KeyBySecret, KeyWithSecrets } from '../model/types.ts';
 import {
-  type ApiKeyListing,
   expireCurrentSecrets,
   findKeyByPublicKey,
+  findKeyBySecretHash,
   insertApiKey,
-  insertInvalidation,
   insertSecret,
+  listActiveCorsOrigins,
   listApiKeys,
   markRevoked,
+  touchLastUsed,
 } from '../storage/repositories/api-keys.ts';
-import { insertAuditEvent } from '../storage/repositories/audit.ts';
-import { findTenant } from '../storage/repositories/tenants.ts';
-import { findWorkspace } from '../storage/repositories/workspaces.ts';
+import { insertInvalidation } from '../storage/repositories/invalidations.ts';
 import { type Db, inTransaction } from '../storage/transaction.ts';
-import type { Actor } from './audit.ts';
-import { generatePrivateKey, generatePublicKey, hashSecret } from './key-format.ts';
+import { type Actor, audit } from './audit.ts';
+import { generatePrivateKey, generatePublicKey } from './key-format.ts';
 import { endGrantsOfKey } from './refresh-tokens.ts';
-import type { ApiKey } from './types.ts';
+import { hashSecret } from './secrets.ts';
+import { requireTenant, requireWorkspace } from './tenants.ts';
 import { checkLabel, checkOrigin, checkRedirectUri } from './validation.ts';
+
+/** Why a credential was refused. Verification returns it rather than throwing (hot path, no stack traces). */
+export type KeyFailure = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'rotated_out';
+
+/** What a refused key is told, on the REST API and at the token endpoint alike. */
+export const KEY_FAILURE_MESSAGES: Record<KeyFailure, string> = {
+  malformed: 'the API key is malformed',
+  unknown: 'the API key is not valid',
+  revoked: 'the API key is revoked',
+  expired: 'the API key has expired',
+  rotated_out: 'the API key was rotated and its grace period is over',
+};
+
+/** Status of a key at `now`: the single place where revocation and expiry are decided. */
+export function keyStatus(key: ApiKey, now: number): KeyFailure | null {
+  if (key.revokedAt !== null) return 'revoked';
+  if (key.expiresAt !== null && key.expiresAt <= now) return 'expired';
+  return null;
+}
 
 export interface NewApiKeyInput {
   tenantId: number;
@@ -49,15 +69,9 @@ export async function createApiKey(db: Db, input: NewApiKeyInput, by: Actor): Pr
   if (input.expiresInMs !== undefined && input.expiresInMs <= 0) {
     throw new ProblemError('validation_failed', 'expiry must be in the future');
   }
-  if (!(await findTenant(db, input.tenantId)))
-    throw new ProblemError('not_found', `no organization ${input.tenantId}`);
+  await requireTenant(db, input.tenantId);
   const workspaceId = input.workspaceId ?? null;
-  if (
-    workspaceId !== null &&
-    !(await findWorkspace(db, { tenantId: input.tenantId, workspaceIds: null }, workspaceId))
-  ) {
-    throw new ProblemError('not_found', `no workspace ${workspaceId} in organization ${input.tenantId}`);
-  }
+  if (workspaceId !== null) await requireWorkspace(db, input.tenantId, workspaceId);
   const privateKey = generatePrivateKey();
   const now = Date.now();
   const key = await inTransaction(db, async (trx) => {
@@ -76,17 +90,8 @@ export async function createApiKey(db: Db, input: NewApiKeyInput, by: Actor): Pr
       secretRecord(privateKey),
       now,
     );
-    await insertAuditEvent(
-      trx,
-      {
-        tenantId: input.tenantId,
-        ...by,
-        action: 'api_key.created',
-        target: created.publicKey,
-        details: { workspaceId },
-      },
-      now,
-    );
+    const entry = { tenantId: input.tenantId, target: created.publicKey, details: { workspaceId } };
+    await audit(trx, by, 'api_key.created', entry, now);
     return created;
   });
   return { key, privateKey };
@@ -116,11 +121,7 @@ export async function revokeApiKey(db: Db, publicKey: string, by: Actor, tenantI
     await markRevoked(trx, key.id, now);
     await endGrantsOfKey(trx, key.id, now);
     await insertInvalidation(trx, key.id, now);
-    await insertAuditEvent(
-      trx,
-      { tenantId: key.tenantId, ...by, action: 'api_key.revoked', target: key.publicKey },
-      now,
-    );
+    await audit(trx, by, 'api_key.revoked', { tenantId: key.tenantId, target: key.publicKey }, now);
   });
   return { ...key, revokedAt: key.revokedAt ?? now };
 }
@@ -144,17 +145,28 @@ export async function rotateApiKey(
     await expireCurrentSecrets(trx, key.id, now + graceMs);
     await insertSecret(trx, key.id, secretRecord(privateKey), now);
     await insertInvalidation(trx, key.id, now);
-    await insertAuditEvent(
-      trx,
-      {
-        tenantId: key.tenantId,
-        ...by,
-        action: 'api_key.rotated',
-        target: key.publicKey,
-        details: { graceMs },
-      },
-      now,
-    );
+    const entry = { tenantId: key.tenantId, target: key.publicKey, details: { graceMs } };
+    await audit(trx, by, 'api_key.rotated', entry, now);
   });
   return { key, privateKey };
+}
+
+/** The key one of whose private keys hashes to `hash` (the X-API-Key lookup: one indexed probe). */
+export function findKeyBySecret(db: Db, hash: string): Promise<KeyBySecret | undefined> {
+  return findKeyBySecretHash(db, hash);
+}
+
+/** A key by its public part (the OAuth client_id), with the hashes of its private keys. */
+export function findClientKey(db: Db, publicKey: string): Promise<KeyWithSecrets | undefined> {
+  return findKeyByPublicKey(db, publicKey);
+}
+
+/** Records when keys were last used: batched by the key cache, never one write per request. */
+export function recordKeyUse(db: Db, lastUsed: Map<number, number>): Promise<void> {
+  return touchLastUsed(db, lastUsed);
+}
+
+/** The CORS origins of every key that is neither revoked nor expired at `now`. */
+export function listLiveCorsOrigins(db: Db, now: number): Promise<{ keyId: number; origins: string[] }[]> {
+  return listActiveCorsOrigins(db, now);
 }

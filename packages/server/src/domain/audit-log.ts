@@ -1,7 +1,7 @@
 import { ProblemError } from '../errors/errors.ts';
-import { type AuditRecord, listAuditEvents } from '../storage/repositories/audit.ts';
+import type { AuditRecord, Page, PageQuery, Principal } from '../model/types.ts';
+import { listAuditEvents } from '../storage/repositories/audit.ts';
 import type { Db } from '../storage/transaction.ts';
-import type { Page, PageQuery, Principal } from './types.ts';
 
 /**
  * The audit log is the organization's: whole-organization credentials read it, and a user token only

@@ -1,21 +1,16 @@
+import type { CodeRecord } from '../model/types.ts';
 import { findKeyById } from '../storage/repositories/api-keys.ts';
-import { insertAuditEvent } from '../storage/repositories/audit.ts';
-import {
-  type CodeRecord,
-  consumeCode,
-  findCodeByHash,
-  insertCode,
-} from '../storage/repositories/authorization-codes.ts';
+import { consumeCode, findCodeByHash, insertCode } from '../storage/repositories/authorization-codes.ts';
 import { type Db, inTransaction } from '../storage/transaction.ts';
-import { hashToken, randomToken } from './opaque-tokens.ts';
+import { type Actor, audit } from './audit.ts';
 import { type IssuedGrant, recordIssuedTokens, revokeFamiliesWithTokens } from './refresh-tokens.ts';
 import type { RevocationSink } from './revocations.ts';
-import type { ApiKey } from './types.ts';
+import { hashSecret, isOpaqueToken, randomToken } from './secrets.ts';
 
 /** Codes live 60 seconds (RFC 6749 4.1.2 recommends at most 10 minutes; a browser redirect needs less). */
 export const CODE_TTL_MS = 60_000;
 
-const CODE_PATTERN = /^gac_[A-Za-z0-9_-]{43}$/;
+const CODE_PREFIX = 'gac_';
 
 export interface CodeBinding {
   apiKeyId: number;
@@ -33,15 +28,15 @@ export async function issueAuthorizationCode(
   binding: CodeBinding,
   now = Date.now(),
 ): Promise<string> {
-  const code = randomToken('gac_');
-  await insertCode(db, { ...binding, codeHash: hashToken(code), expiresAt: now + CODE_TTL_MS }, now);
+  const code = randomToken(CODE_PREFIX);
+  await insertCode(db, { ...binding, codeHash: hashSecret(code), expiresAt: now + CODE_TTL_MS }, now);
   return code;
 }
 
 /** The record of a code, used or not; anything not shaped like one of our codes is unknown. */
 export async function findAuthorizationCode(db: Db, code: string): Promise<CodeRecord | undefined> {
-  if (!CODE_PATTERN.test(code)) return undefined;
-  return findCodeByHash(db, hashToken(code));
+  if (!isOpaqueToken(CODE_PREFIX, code)) return undefined;
+  return findCodeByHash(db, hashSecret(code));
 }
 
 /**
@@ -70,24 +65,17 @@ export async function revokeReplayedCode(
   db: Db,
   sink: RevocationSink,
   code: CodeRecord,
-  client: ApiKey | null,
-  ip: string | null,
+  by: Actor,
 ): Promise<void> {
   const now = Date.now();
   const key = await findKeyById(db, code.apiKeyId);
   await inTransaction(db, async (trx) => {
     if (code.familyId && key) await revokeFamiliesWithTokens(trx, sink, [code.familyId], key.publicKey, now);
-    await insertAuditEvent(
-      trx,
-      {
-        tenantId: key?.tenantId ?? null,
-        actor: client ? `key:${client.publicKey}` : 'anonymous',
-        ip,
-        action: 'authorization_code.replayed',
-        target: `user:${code.userId}`,
-        details: { family: code.familyId },
-      },
-      now,
-    );
+    const entry = {
+      tenantId: key?.tenantId ?? null,
+      target: `user:${code.userId}`,
+      details: { family: code.familyId },
+    };
+    await audit(trx, by, 'authorization_code.replayed', entry, now);
   });
 }

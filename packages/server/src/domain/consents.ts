@@ -1,17 +1,15 @@
+import type { ApiKey, ConsentListing } from '../model/types.ts';
 import { findKeyByPublicKey } from '../storage/repositories/api-keys.ts';
-import { insertAuditEvent } from '../storage/repositories/audit.ts';
 import {
-  type ConsentListing,
   deleteConsent,
   findConsent,
   listConsentsOfUser,
   upsertConsent,
 } from '../storage/repositories/consents.ts';
 import { type Db, inTransaction } from '../storage/transaction.ts';
-import type { Actor } from './audit.ts';
+import { type Actor, audit } from './audit.ts';
 import { revokeUserGrants } from './refresh-tokens.ts';
 import type { RevocationSink } from './revocations.ts';
-import type { ApiKey } from './types.ts';
 
 /** True when the user already agreed to every requested scope value for this key. */
 export async function hasConsent(db: Db, userId: number, key: ApiKey, scopes: string[]): Promise<boolean> {
@@ -34,9 +32,11 @@ export async function rememberConsent(
     const earlier = await findConsent(trx, userId, key.id);
     const scope = [...new Set([...(earlier?.scope.split(' ') ?? []), ...scopes])].join(' ');
     await upsertConsent(trx, { userId, apiKeyId: key.id, scope }, now);
-    await insertAuditEvent(
+    await audit(
       trx,
-      { tenantId: key.tenantId, ...by, action: 'consent.granted', target: key.publicKey, details: { scope } },
+      by,
+      'consent.granted',
+      { tenantId: key.tenantId, target: key.publicKey, details: { scope } },
       now,
     );
   });
@@ -62,11 +62,7 @@ export async function revokeConsent(
   return inTransaction(db, async (trx) => {
     if (!(await deleteConsent(trx, userId, key.id))) return false;
     await revokeUserGrants(trx, sink, key, userId, now);
-    await insertAuditEvent(
-      trx,
-      { tenantId: key.tenantId, ...by, action: 'consent.revoked', target: key.publicKey },
-      now,
-    );
+    await audit(trx, by, 'consent.revoked', { tenantId: key.tenantId, target: key.publicKey }, now);
     return true;
   });
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -58,12 +58,4 @@ export function isWellFormedPrivateKey(value: string): boolean {
   if (value.length !== PRIVATE_LENGTH || !PRIVATE_PATTERN.test(value)) return false;
   const body = value.slice(0, -CHECKSUM);
   return checksum(body) === value.slice(-CHECKSUM);
-}
-
-/**
- * sha256 of a private key: keys carry 256 bits of entropy, so a fast hash is enough
- * and a slow KDF would only cost throughput (DESIGN.md 1).
- */
-export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('base64url');
 }

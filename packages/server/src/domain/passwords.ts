@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { ProblemError } from '../errors/errors.ts';
 import { passwordSlots } from './password-slots.ts';
 import { ScryptWorkers } from './scrypt-workers.ts';
 
@@ -34,6 +35,14 @@ export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
   const key = await derive(password, salt, N, R, P);
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+/** Hashes the password of a new account, refusing one that breaks the policy (a 400 problem). */
+export async function hashNewPassword(password: string | undefined): Promise<string> {
+  if (password === undefined) throw new ProblemError('validation_failed', 'a new user needs a password');
+  const problem = passwordProblem(password);
+  if (problem) throw new ProblemError('validation_failed', problem);
+  return hashPassword(password);
 }
 
 /** Constant-time check of a password against its stored hash. */

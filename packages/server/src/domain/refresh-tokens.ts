@@ -1,4 +1,4 @@
-import { insertAuditEvent } from '../storage/repositories/audit.ts';
+import type { ApiKey, RefreshTokenRecord } from '../model/types.ts';
 import { deleteStaleCodes, deleteUnusedCodes } from '../storage/repositories/authorization-codes.ts';
 import { deleteConsentsOfKey } from '../storage/repositories/consents.ts';
 import {
@@ -8,27 +8,31 @@ import {
   listLiveGrantAccessTokens,
   markRotated,
   pruneGrants,
-  type RefreshTokenRecord,
   revokeFamilies,
   revokeRefreshTokensOf,
 } from '../storage/repositories/refresh-tokens.ts';
 import { type Db, inTransaction } from '../storage/transaction.ts';
-import { hashToken, randomToken } from './opaque-tokens.ts';
+import { type Actor, audit, keyActor } from './audit.ts';
 import { type RevocationSink, revokeAccessTokens } from './revocations.ts';
-import type { ApiKey } from './types.ts';
+import { hashSecret, isOpaqueToken, randomToken } from './secrets.ts';
 
 /** Refresh tokens are opaque: `grt_` and 256 random bits. */
-export const REFRESH_TOKEN_PATTERN = /^grt_[A-Za-z0-9_-]{43}$/;
+const REFRESH_TOKEN_PREFIX = 'grt_';
+
+/** Whether a string has the shape of one of our refresh tokens (RFC 7009 revocation tries it first). */
+export function isRefreshToken(token: string): boolean {
+  return isOpaqueToken(REFRESH_TOKEN_PREFIX, token);
+}
 
 export function newRefreshToken(): { token: string; hash: string } {
-  const token = randomToken('grt_');
-  return { token, hash: hashToken(token) };
+  const token = randomToken(REFRESH_TOKEN_PREFIX);
+  return { token, hash: hashSecret(token) };
 }
 
 /** The stored record of a refresh token, if the string has the shape of one and is known. */
 export async function findRefreshToken(db: Db, token: string): Promise<RefreshTokenRecord | undefined> {
-  if (!REFRESH_TOKEN_PATTERN.test(token)) return undefined;
-  return findRefreshTokenByHash(db, hashToken(token));
+  if (!isRefreshToken(token)) return undefined;
+  return findRefreshTokenByHash(db, hashSecret(token));
 }
 
 /**
@@ -96,11 +100,10 @@ export async function revokeRefreshTokenOf(
   sink: RevocationSink,
   token: string,
   client: ApiKey,
-  ip: string | null,
 ): Promise<boolean> {
   const record = await findRefreshToken(db, token);
   if (!record || record.apiKeyId !== client.id) return false;
-  await endFamily(db, sink, record, client, ip, 'refresh_token.revoked');
+  await endFamily(db, sink, record, client, keyActor(client.publicKey, null), 'refresh_token.revoked');
   return true;
 }
 
@@ -178,9 +181,9 @@ export async function revokeReusedFamily(
   sink: RevocationSink,
   record: RefreshTokenRecord,
   client: ApiKey,
-  ip: string | null,
+  by: Actor,
 ): Promise<void> {
-  await endFamily(db, sink, record, client, ip, 'refresh_token.reused');
+  await endFamily(db, sink, record, client, by, 'refresh_token.reused');
 }
 
 /** Revokes a refresh-token family with its live access tokens, and audits why, in one transaction. */
@@ -189,23 +192,17 @@ async function endFamily(
   sink: RevocationSink,
   record: RefreshTokenRecord,
   client: ApiKey,
-  ip: string | null,
+  by: Actor,
   action: 'refresh_token.revoked' | 'refresh_token.reused',
 ): Promise<void> {
   const now = Date.now();
   await inTransaction(db, async (trx) => {
     await revokeFamiliesWithTokens(trx, sink, [record.familyId], client.publicKey, now);
-    await insertAuditEvent(
-      trx,
-      {
-        tenantId: client.tenantId,
-        actor: `key:${client.publicKey}`,
-        ip,
-        action,
-        target: `user:${record.userId}`,
-        details: { family: record.familyId },
-      },
-      now,
-    );
+    const entry = {
+      tenantId: client.tenantId,
+      target: `user:${record.userId}`,
+      details: { family: record.familyId },
+    };
+    await audit(trx, by, action, entry, now);
   });
 }

@@ -1,7 +1,9 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { pruneInvalidations } from '../storage/repositories/api-keys.ts';
 import { deleteAuditEventsBefore } from '../storage/repositories/audit.ts';
+import { pruneInvalidations } from '../storage/repositories/invalidations.ts';
 import type { Db } from '../storage/transaction.ts';
+import { pruneGrantRecords } from './refresh-tokens.ts';
+import { pruneSessions } from './sessions.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -24,6 +26,8 @@ const AUDIT_BATCH = 1000;
 /** How long records are kept: `Config` satisfies it (GATEHOUSE_AUDIT_RETENTION_DAYS). */
 export interface RetentionPolicy {
   readonly auditRetentionDays: number;
+  /** Refresh-token lifetime in seconds: how long a used code can still revoke something alive. */
+  readonly refreshTokenTtl: number;
 }
 
 /** How many rows one run deleted, per table. */
@@ -34,8 +38,9 @@ export interface PruneResult {
 
 /**
  * Deletes records that nothing can need any more: key-cache invalidations older than
- * {@link INVALIDATION_RETENTION_MS}, and audit events older than the retention policy. Revoked-token
- * rows are not handled here: the denylist's resync already deletes those whose token has expired.
+ * {@link INVALIDATION_RETENTION_MS}, audit events older than the retention policy, expired sessions,
+ * and expired grant records (refresh tokens, access-token records, old codes). Revoked-token rows are
+ * not handled here: the denylist's resync already deletes those whose token has expired.
  */
 export async function pruneExpiredRecords(
   db: Db,
@@ -43,6 +48,8 @@ export async function pruneExpiredRecords(
   now = Date.now(),
 ): Promise<PruneResult> {
   const invalidations = await pruneInvalidations(db, now - INVALIDATION_RETENTION_MS);
+  await pruneSessions(db, now);
+  await pruneGrantRecords(db, policy.refreshTokenTtl * 1000, now);
   const cutoff = now - policy.auditRetentionDays * DAY_MS;
   let auditEvents = 0;
   for (;;) {

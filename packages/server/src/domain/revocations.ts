@@ -1,4 +1,10 @@
-import { insertRevokedToken } from '../storage/repositories/revoked-tokens.ts';
+import type { RevokedToken } from '../model/types.ts';
+import {
+  insertRevokedToken,
+  lastRevokedTokenId,
+  listRevokedTokensSince,
+  pruneRevokedTokens,
+} from '../storage/repositories/revoked-tokens.ts';
 import type { Db } from '../storage/transaction.ts';
 
 /** An access token that must no longer be accepted, until its own expiry. */
@@ -36,4 +42,27 @@ export async function revokeAccessTokens(
   if (!tokens.length) return;
   sink.revoked(tokens);
   for (const token of tokens) await insertRevokedToken(trx, token, now);
+}
+
+const PAGE = 1000;
+
+/** Every revocation after `afterId` whose token is still unexpired at `now`, oldest first. */
+export async function readRevocationsAfter(db: Db, afterId: number, now: number): Promise<RevokedToken[]> {
+  const rows: RevokedToken[] = [];
+  for (let after = afterId; ; ) {
+    const page = await listRevokedTokensSince(db, after, now, PAGE);
+    rows.push(...page);
+    if (page.length < PAGE) return rows;
+    after = page[page.length - 1]?.id ?? after;
+  }
+}
+
+/** The highest revocation id written so far (0 for none). */
+export function lastRevocation(db: Db): Promise<number> {
+  return lastRevokedTokenId(db);
+}
+
+/** Forgets revocations whose token has expired: such a token is refused for its `exp` alone. */
+export function pruneRevocations(db: Db, now: number): Promise<void> {
+  return pruneRevokedTokens(db, now);
 }

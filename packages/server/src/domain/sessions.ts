@@ -1,15 +1,17 @@
+import type { SessionRecord } from '../model/types.ts';
 import {
   deleteExpiredSessions,
   deleteSessionByHash,
   findSessionByHash,
   insertSession,
-  type SessionRecord,
 } from '../storage/repositories/sessions.ts';
 import type { Db } from '../storage/transaction.ts';
-import { hashToken, randomToken } from './opaque-tokens.ts';
+import { hashSecret, isOpaqueToken, randomToken } from './secrets.ts';
 
 /** A browser session lasts a working day at most; then the user signs in again. */
 export const SESSION_TTL_MS = 12 * 3_600_000;
+
+const SESSION_PREFIX = 'gss_';
 
 /**
  * Starts a session after a successful sign-in. The token goes into the cookie and only its sha256
@@ -20,10 +22,10 @@ export async function startSession(
   userId: number,
   now = Date.now(),
 ): Promise<{ token: string; session: SessionRecord }> {
-  const token = randomToken('gss_');
+  const token = randomToken(SESSION_PREFIX);
   const session = await insertSession(
     db,
-    { tokenHash: hashToken(token), userId, expiresAt: now + SESSION_TTL_MS },
+    { tokenHash: hashSecret(token), userId, expiresAt: now + SESSION_TTL_MS },
     now,
   );
   return { token, session };
@@ -35,13 +37,13 @@ export async function findSession(
   token: string,
   now = Date.now(),
 ): Promise<SessionRecord | undefined> {
-  if (!/^gss_[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
-  return findSessionByHash(db, hashToken(token), now);
+  if (!isOpaqueToken(SESSION_PREFIX, token)) return undefined;
+  return findSessionByHash(db, hashSecret(token), now);
 }
 
 /** Ends a session (sign-out); ending an unknown one is a no-op. */
 export async function endSession(db: Db, token: string): Promise<void> {
-  await deleteSessionByHash(db, hashToken(token));
+  await deleteSessionByHash(db, hashSecret(token));
 }
 
 export function pruneSessions(db: Db, now = Date.now()): Promise<void> {

@@ -1,10 +1,9 @@
 import { ProblemError } from '../errors/errors.ts';
-import { insertAuditEvent } from '../storage/repositories/audit.ts';
-import { findMembership } from '../storage/repositories/users.ts';
+import type { ApiKey, User } from '../model/types.ts';
 import type { Db } from '../storage/transaction.ts';
+import { audit, userActor } from './audit.ts';
 import type { SignInThrottle } from './sign-in-throttle.ts';
-import type { ApiKey, User } from './types.ts';
-import { accessThroughKey, checkCredentials } from './users.ts';
+import { accessThroughKey, checkCredentials, isMember } from './users.ts';
 
 export interface SignInInput {
   email: string;
@@ -51,18 +50,12 @@ export async function signIn(db: Db, throttle: SignInThrottle, input: SignInInpu
   const { user } = result;
   if (input.client && !(await accessThroughKey(db, input.client, user.id))) {
     // Only someone who knows the password gets this far, so saying so is no oracle.
-    await insertAuditEvent(
-      db,
-      {
-        tenantId: input.client.tenantId,
-        actor: `user:${user.id}`,
-        action: 'login.refused',
-        target: input.client.publicKey,
-        ip: input.ip,
-        details: { reason: 'not_member' },
-      },
-      Date.now(),
-    );
+    const entry = {
+      tenantId: input.client.tenantId,
+      target: input.client.publicKey,
+      details: { reason: 'not_member' },
+    };
+    await audit(db, userActor(user.id, input.ip), 'login.refused', entry);
     return { kind: 'not_member', user };
   }
   return { kind: 'ok', user };
@@ -76,17 +69,11 @@ export async function signIn(db: Db, throttle: SignInThrottle, input: SignInInpu
  */
 async function auditFailure(db: Db, input: SignInInput, userId: number | null): Promise<void> {
   const client = input.client;
-  const member = client && userId !== null ? await findMembership(db, client.tenantId, userId) : undefined;
-  await insertAuditEvent(
-    db,
-    {
-      tenantId: member && client ? client.tenantId : null,
-      actor: 'anonymous',
-      action: 'login.failed',
-      target: userId === null ? null : `user:${userId}`,
-      ip: input.ip,
-      details: { reason: userId === null ? 'unknown_account' : 'wrong_password' },
-    },
-    Date.now(),
-  );
+  const member = client !== undefined && userId !== null && (await isMember(db, client.tenantId, userId));
+  const entry = {
+    tenantId: member ? client.tenantId : null,
+    target: userId === null ? null : `user:${userId}`,
+    details: { reason: userId === null ? 'unknown_account' : 'wrong_password' },
+  };
+  await audit(db, { actor: 'anonymous', ip: input.ip }, 'login.failed', entry);
 }

@@ -1,12 +1,12 @@
 import { ProblemError } from '../errors/errors.ts';
-import { insertAuditEvent } from '../storage/repositories/audit.ts';
-import { countTenants, insertTenant } from '../storage/repositories/tenants.ts';
+import type { Tenant } from '../model/types.ts';
+import { countTenants, findTenant, insertTenant } from '../storage/repositories/tenants.ts';
 import { findUserByEmail, insertMembership, insertUser } from '../storage/repositories/users.ts';
-import { insertWorkspace } from '../storage/repositories/workspaces.ts';
+import { findWorkspace, insertWorkspace } from '../storage/repositories/workspaces.ts';
 import { type Db, inTransaction } from '../storage/transaction.ts';
-import type { Actor } from './audit.ts';
-import { hashPassword, passwordProblem } from './passwords.ts';
-import { checkLabel } from './validation.ts';
+import { type Actor, audit } from './audit.ts';
+import { hashNewPassword } from './passwords.ts';
+import { checkEmail, checkLabel } from './validation.ts';
 
 export interface NewTenant {
   label: string;
@@ -22,8 +22,6 @@ export interface CreatedTenant {
   userId: number;
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
 /**
  * Creates a tenant with its owner and, optionally, a first workspace, in one transaction.
  * An owner who already has an account keeps it, and its password: they become owner of the new tenant too.
@@ -32,13 +30,16 @@ export async function createTenant(db: Db, input: NewTenant, by: Actor): Promise
   const label = checkLabel(input.label, 'organization label');
   const workspaceLabel =
     input.workspace === undefined ? undefined : checkLabel(input.workspace, 'workspace label');
-  if (!EMAIL.test(input.ownerEmail.trim()))
-    throw new ProblemError('validation_failed', 'owner email is not an email address');
+  checkEmail(input.ownerEmail, 'owner email');
   const existing = await findUserByEmail(db, input.ownerEmail);
   // Hash before the transaction: scrypt takes ~100 ms, too long to hold SQLite's write lock.
   const newOwner = existing
     ? null
-    : { email: input.ownerEmail, displayName: null, passwordHash: await hashNew(input.ownerPassword) };
+    : {
+        email: input.ownerEmail,
+        displayName: null,
+        passwordHash: await hashNewPassword(input.ownerPassword),
+      };
   const now = Date.now();
   return inTransaction(db, async (trx) => {
     const tenant = await insertTenant(trx, label, now);
@@ -46,25 +47,10 @@ export async function createTenant(db: Db, input: NewTenant, by: Actor): Promise
     const user = newOwner ? await insertUser(trx, newOwner, now) : existing;
     if (!user) throw new Error('unreachable: either the owner exists or a new one was prepared');
     await insertMembership(trx, tenant.id, user.id, 'owner', [], now);
-    await insertAuditEvent(
-      trx,
-      {
-        tenantId: tenant.id,
-        ...by,
-        action: 'tenant.created',
-        target: `tenant:${tenant.id}`,
-        details: { ownerUserId: user.id },
-      },
-      now,
-    );
+    const entry = { tenantId: tenant.id, target: `tenant:${tenant.id}`, details: { ownerUserId: user.id } };
+    await audit(trx, by, 'tenant.created', entry, now);
     return { tenantId: tenant.id, workspaceId: workspace?.id ?? null, userId: user.id };
   });
-}
-
-async function hashNew(password: string): Promise<string> {
-  const problem = passwordProblem(password);
-  if (problem) throw new ProblemError('validation_failed', problem);
-  return hashPassword(password);
 }
 
 /** First-run set-up: refuses once any tenant exists, so that it cannot be replayed against a live installation. */
@@ -76,4 +62,27 @@ export async function initialize(db: Db, input: NewTenant, by: Actor): Promise<C
     );
   }
   return createTenant(db, input, by);
+}
+
+/** The tenant, or a 404 problem: the one check every operation on an organization starts with. */
+export async function requireTenant(db: Db, tenantId: number): Promise<Tenant> {
+  const tenant = await findTenant(db, tenantId);
+  if (!tenant) throw new ProblemError('not_found', `no organization ${tenantId}`);
+  return tenant;
+}
+
+/** A workspace of the tenant, or a 404 problem (another tenant's workspace is as missing as none). */
+export async function requireWorkspace(db: Db, tenantId: number, workspaceId: number): Promise<void> {
+  if (!(await findWorkspace(db, { tenantId, workspaceIds: null }, workspaceId)))
+    throw new ProblemError('not_found', `no workspace ${workspaceId} in organization ${tenantId}`);
+}
+
+/** The tenant's name, for pages that say whose application asks (undefined when there is none). */
+export async function tenantLabel(db: Db, tenantId: number): Promise<string | undefined> {
+  return (await findTenant(db, tenantId))?.label;
+}
+
+/** Whether no organization exists yet (the server then tells how to create the first). */
+export async function isUninitialized(db: Db): Promise<boolean> {
+  return (await countTenants(db)) === 0;
 }

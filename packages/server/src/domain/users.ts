@@ -1,22 +1,20 @@
 import { ProblemError } from '../errors/errors.ts';
-import { insertAuditEvent } from '../storage/repositories/audit.ts';
-import { findTenant } from '../storage/repositories/tenants.ts';
+import type { ApiKey, Membership, Role, User, WorkspaceScope } from '../model/types.ts';
 import {
   findMembership,
   findUserByEmail,
   findUserById,
   insertMembership,
   insertUser,
-  type Membership,
 } from '../storage/repositories/users.ts';
-import { findWorkspace, type WorkspaceScope } from '../storage/repositories/workspaces.ts';
 import { type Db, inTransaction } from '../storage/transaction.ts';
-import type { Actor } from './audit.ts';
-import { decoyHash, hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
-import type { ApiKey, Role, User } from './types.ts';
+import { type Actor, audit } from './audit.ts';
+import { decoyHash, hashNewPassword, verifyPassword } from './passwords.ts';
+import { requireTenant, requireWorkspace, tenantLabel } from './tenants.ts';
+import { checkEmail } from './validation.ts';
+import { intersectWorkspaces } from './workspaces.ts';
 
 export const ROLES: readonly Role[] = ['owner', 'admin', 'member'];
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export interface NewMemberInput {
   tenantId: number;
@@ -44,13 +42,6 @@ function checkRole(role: string): Role {
   return found;
 }
 
-async function hashNew(password: string | undefined): Promise<string> {
-  if (password === undefined) throw new ProblemError('validation_failed', 'a new user needs a password');
-  const problem = passwordProblem(password);
-  if (problem) throw new ProblemError('validation_failed', problem);
-  return hashPassword(password);
-}
-
 /**
  * Adds a user to an organization with a role, creating the account when the email is new.
  * An account that already exists (a member of another organization) is added as is: its password
@@ -58,19 +49,13 @@ async function hashNew(password: string | undefined): Promise<string> {
  */
 export async function addMember(db: Db, input: NewMemberInput, by: Actor): Promise<AddedMember> {
   const role = checkRole(input.role);
-  const email = input.email.trim();
-  if (!EMAIL.test(email) || email.length > 254)
-    throw new ProblemError('validation_failed', 'email is not an email address');
+  const email = checkEmail(input.email);
   const workspaceIds = [...new Set(input.workspaceIds ?? [])];
   if (workspaceIds.length && role !== 'member') {
     throw new ProblemError('validation_failed', 'only members can be limited to workspaces');
   }
-  if (!(await findTenant(db, input.tenantId)))
-    throw new ProblemError('not_found', `no organization ${input.tenantId}`);
-  for (const id of workspaceIds) {
-    if (!(await findWorkspace(db, { tenantId: input.tenantId, workspaceIds: null }, id)))
-      throw new ProblemError('not_found', `no workspace ${id} in organization ${input.tenantId}`);
-  }
+  await requireTenant(db, input.tenantId);
+  for (const id of workspaceIds) await requireWorkspace(db, input.tenantId, id);
   const existing = await findUserByEmail(db, email);
   if (existing && (await findMembership(db, input.tenantId, existing.id))) {
     throw new ProblemError(
@@ -81,21 +66,18 @@ export async function addMember(db: Db, input: NewMemberInput, by: Actor): Promi
   // Hashed before the transaction: scrypt takes ~100 ms, too long to hold SQLite's write lock.
   const newUser = existing
     ? null
-    : { email, displayName: input.displayName ?? null, passwordHash: await hashNew(input.password) };
+    : { email, displayName: input.displayName ?? null, passwordHash: await hashNewPassword(input.password) };
   const now = Date.now();
   return inTransaction(db, async (trx) => {
     const user = newUser ? await insertUser(trx, newUser, now) : existing;
     if (!user) throw new Error('unreachable: either the user exists or a new one was prepared');
     await insertMembership(trx, input.tenantId, user.id, role, workspaceIds, now);
-    await insertAuditEvent(
+    const details = { role, workspaceIds, created: !existing };
+    await audit(
       trx,
-      {
-        tenantId: input.tenantId,
-        ...by,
-        action: 'member.added',
-        target: `user:${user.id}`,
-        details: { role, workspaceIds, created: !existing },
-      },
+      by,
+      'member.added',
+      { tenantId: input.tenantId, target: `user:${user.id}`, details },
       now,
     );
     return {
@@ -121,6 +103,16 @@ export async function checkCredentials(
   const valid = await verifyPassword(password, found?.passwordHash ?? (await decoyHash()));
   if (!found || !valid) return { ok: false, userId: found?.id ?? null };
   return { ok: true, user: { id: found.id, email: found.email, displayName: found.displayName } };
+}
+
+/** A user by id (the account page, the bearer path), if the account exists. */
+export function findUser(db: Db, userId: number): Promise<User | undefined> {
+  return findUserById(db, userId);
+}
+
+/** Whether the user is a member of the tenant. */
+export async function isMember(db: Db, tenantId: number, userId: number): Promise<boolean> {
+  return (await findMembership(db, tenantId, userId)) !== undefined;
 }
 
 /** A user with their membership of a tenant, or undefined when they are not a member. */
@@ -155,13 +147,11 @@ export async function accessThroughKey(
   key: ApiKey,
   userId: number,
 ): Promise<AccessThroughKey | undefined> {
-  const [found, tenant] = await Promise.all([
+  const [found, label] = await Promise.all([
     memberOf(db, key.tenantId, userId),
-    findTenant(db, key.tenantId),
+    tenantLabel(db, key.tenantId),
   ]);
-  if (!found || !tenant) return undefined;
-  let ids: number[] | null = key.workspaceId === null ? null : [key.workspaceId];
-  const userIds = found.membership.workspaceIds;
-  if (userIds !== null) ids = ids === null ? userIds : ids.filter((id) => userIds.includes(id));
-  return { ...found, tenantLabel: tenant.label, scope: { tenantId: key.tenantId, workspaceIds: ids } };
+  if (!found || label === undefined) return undefined;
+  const workspaceIds = intersectWorkspaces(key.workspaceId, found.membership.workspaceIds);
+  return { ...found, tenantLabel: label, scope: { tenantId: key.tenantId, workspaceIds } };
 }

@@ -1,5 +1,15 @@
 import { ProblemError } from '../errors/errors.ts';
 
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** An email address as people type it: trimmed, one @, a dot in the domain, at most 254 characters. */
+export function checkEmail(value: string, what = 'email'): string {
+  const email = value.trim();
+  if (!EMAIL.test(email) || email.length > 254)
+    throw new ProblemError('validation_failed', `${what} is not an email address`);
+  return email;
+}
+
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 export function isLoopbackHost(hostname: string): boolean {

@@ -1,27 +1,37 @@
 import { ProblemError } from '../errors/errors.ts';
-import { insertAuditEvent } from '../storage/repositories/audit.ts';
+import type { Entity, Page, PageQuery, Principal, Workspace, WorkspaceScope } from '../model/types.ts';
 import { deleteEntity, insertEntity, listEntities } from '../storage/repositories/entities.ts';
-import { findTenant } from '../storage/repositories/tenants.ts';
-import {
-  findWorkspace,
-  insertWorkspace,
-  listWorkspaces,
-  type WorkspaceScope,
-} from '../storage/repositories/workspaces.ts';
+import { findWorkspace, insertWorkspace, listWorkspaces } from '../storage/repositories/workspaces.ts';
 import { type Db, inTransaction } from '../storage/transaction.ts';
-import type { Actor } from './audit.ts';
-import type { Entity, Page, PageQuery, Principal, Workspace } from './types.ts';
+import { type Actor, audit } from './audit.ts';
+import { requireTenant } from './tenants.ts';
 import { checkLabel } from './validation.ts';
+
+/**
+ * The workspaces both a key and a user may reach: the key's one workspace (or all, for an organization
+ * key) narrowed to the user's (or all, when the user is not limited). null means every workspace.
+ */
+export function intersectWorkspaces(
+  keyWorkspaceId: number | null,
+  userWorkspaceIds: readonly number[] | null,
+): number[] | null {
+  if (userWorkspaceIds === null) return keyWorkspaceId === null ? null : [keyWorkspaceId];
+  if (keyWorkspaceId === null) return [...userWorkspaceIds];
+  return userWorkspaceIds.includes(keyWorkspaceId) ? [keyWorkspaceId] : [];
+}
 
 /**
  * What a principal may see: its tenant, narrowed to the key's workspace and, for a user token,
  * to the user's workspaces (the intersection of both).
  */
 export function scopeOf(principal: Principal): WorkspaceScope {
-  let ids: number[] | null = principal.workspaceId === null ? null : [principal.workspaceId];
-  const userIds = principal.user?.workspaceIds ?? null;
-  if (userIds !== null) ids = ids === null ? userIds : ids.filter((id) => userIds.includes(id));
-  return { tenantId: principal.tenantId, workspaceIds: ids };
+  const workspaceIds = intersectWorkspaces(principal.workspaceId, principal.user?.workspaceIds ?? null);
+  return { tenantId: principal.tenantId, workspaceIds };
+}
+
+/** The workspaces of a scope a consent page lists (the first 50: a page, not an export). */
+export async function consentWorkspaces(db: Db, scope: WorkspaceScope): Promise<Workspace[]> {
+  return (await listWorkspaces(db, scope, { page: 1, size: 50 })).items;
 }
 
 export function listVisibleWorkspaces(
@@ -46,15 +56,11 @@ export async function createWorkspace(
   by: Actor,
 ): Promise<Workspace> {
   const checked = checkLabel(label, 'workspace label');
-  if (!(await findTenant(db, tenantId))) throw new ProblemError('not_found', `no organization ${tenantId}`);
+  await requireTenant(db, tenantId);
   const now = Date.now();
   return inTransaction(db, async (trx) => {
     const workspace = await insertWorkspace(trx, tenantId, checked, now);
-    await insertAuditEvent(
-      trx,
-      { tenantId, ...by, action: 'workspace.created', target: `workspace:${workspace.id}` },
-      now,
-    );
+    await audit(trx, by, 'workspace.created', { tenantId, target: `workspace:${workspace.id}` }, now);
     return workspace;
   });
 }

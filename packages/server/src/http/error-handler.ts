@@ -36,11 +36,15 @@ const FASTIFY_CODES: Record<string, ProblemCode> = {
   FST_ERR_ASYNC_CONSTRAINT: 'validation_failed',
 };
 
+type ProblemFailure = {
+  kind: 'problem';
+  code: ProblemCode;
+  detail: string | undefined;
+  headers: Record<string, string>;
+};
+
 /** What went wrong, independent of how the scope that caught it answers. */
-export type Failure =
-  | { kind: 'problem'; code: ProblemCode; detail: string | undefined; headers: Record<string, string> }
-  | { kind: 'oauth'; error: OAuthError }
-  | { kind: 'unexpected' };
+export type Failure = ProblemFailure | { kind: 'oauth'; error: OAuthError } | { kind: 'unexpected' };
 
 /** What an error means to a client; `unexpected` is a fault of ours (logged, answered as a 500). */
 export function classify(error: FastifyError | Error): Failure {
@@ -114,32 +118,50 @@ export function logUnexpected(request: FastifyRequest, error: Error): void {
 
 const INTERNAL_DETAIL = 'an unexpected error occurred; quote the requestId when reporting it';
 
+/** Sends the problem a caught error stands for; an error we did not raise on purpose is a bare 500. */
+function problemOf(error: FastifyError | Error, request: FastifyRequest): ProblemFailure | null {
+  const failure = classify(error);
+  if (failure.kind === 'unexpected') {
+    logUnexpected(request, error);
+    return null;
+  }
+  if (failure.kind === 'problem') return failure;
+  return {
+    kind: 'problem',
+    code: failure.error.status === 429 ? 'rate_limited' : 'validation_failed',
+    detail: failure.error.description,
+    headers: failure.error.headers,
+  };
+}
+
 /**
- * The REST API's errors (the root scope): RFC 9457 problems. An error we did not raise on purpose
- * becomes a 500 that says nothing of its cause; the cause is logged.
+ * The REST API's errors: RFC 9457 problems. An error we did not raise on purpose becomes a 500 that
+ * says nothing of its cause; the cause is logged.
  */
-export function answerProblems(scope: FastifyInstance, pages: ErrorPages): void {
+export function answerProblems(scope: FastifyInstance): void {
   scope.setErrorHandler((error: FastifyError | Error, request, reply) => {
-    const failure = classify(error);
-    if (failure.kind === 'unexpected') {
-      logUnexpected(request, error);
-      return sendProblem(reply, 'internal', INTERNAL_DETAIL);
-    }
-    const problem =
-      failure.kind === 'problem'
-        ? failure
-        : {
-            code: failure.error.status === 429 ? ('rate_limited' as const) : ('validation_failed' as const),
-            detail: failure.error.description,
-            headers: failure.error.headers,
-          };
+    const problem = problemOf(error, request);
+    if (!problem) return sendProblem(reply, 'internal', INTERNAL_DETAIL);
+    return sendProblem(reply, problem.code, problem.detail, problem.headers);
+  });
+}
+
+/**
+ * The root scope: requests no route matched, and the errors of the routes registered at the root
+ * (the API reference, metrics, discovery). A request no route matched is answered in the format of
+ * the endpoint family its path names; anything else as a problem.
+ */
+export function answerUnrouted(app: FastifyInstance, pages: ErrorPages): void {
+  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    const problem = problemOf(error, request);
+    if (!problem) return sendProblem(reply, 'internal', INTERNAL_DETAIL);
     // A request no route matched can still fail first (its body did not parse): answered by its path.
-    if (request.is404 && answerUnrouted(pages, request, reply, PROBLEMS[problem.code].status, problem.detail))
+    if (request.is404 && answerByPath(pages, request, reply, PROBLEMS[problem.code].status, problem.detail))
       return reply;
     return sendProblem(reply, problem.code, problem.detail, problem.headers);
   });
-  scope.setNotFoundHandler((request, reply) => {
-    if (answerUnrouted(pages, request, reply, 404, 'There is no such page or endpoint.')) return reply;
+  app.setNotFoundHandler((request, reply) => {
+    if (answerByPath(pages, request, reply, 404, 'There is no such page or endpoint.')) return reply;
     return sendProblem(reply, 'not_found', 'no such route');
   });
 }
@@ -149,7 +171,7 @@ export function answerProblems(scope: FastifyInstance, pages: ErrorPages): void 
  * under /console and /connect/authorize, RFC 6749 JSON under the other OAuth endpoints. Returns false
  * for any other path, which the caller answers with a problem.
  */
-function answerUnrouted(
+function answerByPath(
   pages: ErrorPages,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -234,7 +256,7 @@ export function frameworkErrors(
       return;
     }
     const detail = 'the request path is not valid';
-    if (!answerUnrouted(pages, request, reply, 400, detail))
+    if (!answerByPath(pages, request, reply, 400, detail))
       void sendProblem(reply, 'validation_failed', detail);
   };
 }

@@ -1,37 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
-
-/** Outcomes seen at the HTTP layer for what the key cache does not count (bearer tokens, no credential). */
-interface ResponseTallies {
-  bearer: { valid: number; invalid: number };
-  none: { missing: number };
-}
-
-/** The OAuth endpoints answer 401 for client authentication, not for API credentials. */
-function isConnect(request: FastifyRequest): boolean {
-  return request.routeOptions.url?.startsWith('/connect/') === true;
-}
-
-/**
- * Infers the bearer and no-credential outcomes of an API request from its response: `authenticate`
- * sets a principal on success and answers 401 otherwise, so no extra work is done on the request path.
- */
-function tallyAuth(tallies: ResponseTallies, request: FastifyRequest, status: number): void {
-  const principal = request.principal;
-  if (principal) {
-    if (principal.authMethod === 'bearer') tallies.bearer.valid++;
-    return;
-  }
-  if (status !== 401 || isConnect(request)) return;
-  const authorization = request.headers.authorization;
-  if (authorization !== undefined && request.headers['x-api-key'] === undefined) {
-    if (/^bearer /i.test(authorization)) tallies.bearer.invalid++;
-  } else if (authorization === undefined && request.headers['x-api-key'] === undefined) {
-    tallies.none.missing++;
-  }
-}
 
 /**
  * Prometheus metrics at `/metrics` (unauthenticated; off with `GATEHOUSE_METRICS=false`): requests and
@@ -59,7 +29,7 @@ export function metrics(app: FastifyInstance): void {
     registers: [register],
   });
   const { stats } = app.services.keys;
-  const tallies: ResponseTallies = { bearer: { valid: 0, invalid: 0 }, none: { missing: 0 } };
+  const tallies = app.authTallies;
   new Counter({
     name: 'gatehouse_auth_total',
     help: 'Credential checks by method (apiKey, client, bearer, none) and result',
@@ -94,10 +64,9 @@ export function metrics(app: FastifyInstance): void {
     };
     requests.inc(labels);
     latency.observe(labels, reply.elapsedTime / 1000);
-    tallyAuth(tallies, request, reply.statusCode);
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true }, config: { rateLimit: false } }, async (_request, reply) => {
     const body = await register.metrics();
     return reply.type(register.contentType).header('cache-control', 'no-store').send(body);
   });

@@ -1,7 +1,6 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LookupGate } from '../auth/key-cache.ts';
-import type { ApiKey } from '../domain/types.ts';
 import { OAuthError, ProblemError } from '../errors/errors.ts';
 import type { Counters } from '../storage/counters.ts';
 import { snapshotStore } from './local-limit-store.ts';
@@ -19,8 +18,10 @@ declare module 'fastify' {
     budgets: {
       /** The caller's REST budget, without spending any of it. */
       read(request: FastifyRequest): Promise<Budget>;
-      /** Spends one request of an OAuth client's budget; see {@link limitClient}. */
-      spendClient(request: FastifyRequest, key: ApiKey): Promise<Budget & { exceeded: boolean }>;
+      /** Spends one request of the authenticated OAuth client's budget; see {@link limitClient}. */
+      spendClient(request: FastifyRequest): Promise<Budget & { exceeded: boolean }>;
+      /** `onRequest` hook of the OAuth endpoints: one budget per client address across all of them. */
+      limitAddress: ReturnType<FastifyInstance['rateLimit']>;
       /** A gate that charges a database lookup to the address's failure budget before it is made. */
       failureGate(request: FastifyRequest): FailureGate;
       /**
@@ -75,13 +76,6 @@ export class FailureGate implements LookupGate {
  * than that evicted live counters (resetting their budgets) and thrashed the LRU on every request.
  */
 const COUNTERS = 100_000;
-/** Infrastructure endpoints: no credential, no I/O, polled by probes and scrapers from a few addresses. */
-const UNLIMITED = new Set(['/healthz', '/status', '/metrics']);
-
-function isConnect(url: string | undefined): boolean {
-  return url !== undefined && url.slice(0, 9).toLowerCase() === '/connect/';
-}
-
 /**
  * The limiter key: the credential already resolved by `authenticate` (API key id; a bearer token's
  * client is its API key too), else the client address. The limiter runs as a pre-handler placed after
@@ -98,28 +92,15 @@ function tooMany(after: string): Error {
 }
 
 /**
- * Rate limits (DESIGN.md 3 rule 9): `GATEHOUSE_RATE_LIMIT` requests per minute per credential on the
- * API, `GATEHOUSE_TOKEN_RATE_LIMIT` per client address on `/connect/*`. Answers 429 with `Retry-After`
- * and `RateLimit-*` headers. Counters live in Redis when `GATEHOUSE_REDIS_URL` is set, so that every
- * instance shares them; otherwise in memory. Register before any route.
+ * Rate limits (DESIGN.md 3 rule 9): `GATEHOUSE_RATE_LIMIT` requests per minute per credential on every
+ * route that does not opt out (`config: { rateLimit: false }`: the infrastructure endpoints, and the
+ * OAuth endpoints, which spend `budgets.limitAddress`, `GATEHOUSE_TOKEN_RATE_LIMIT` per client address,
+ * instead). Answers 429 with `Retry-After` and `RateLimit-*` headers. Counters live in Redis when
+ * `GATEHOUSE_REDIS_URL` is set, so that every instance shares them; otherwise in memory. Register
+ * before any route.
  */
 export async function rateLimits(app: FastifyInstance): Promise<void> {
   const { config } = app.services;
-  let connectLimiter: ReturnType<FastifyInstance['rateLimit']> | undefined;
-  // Runs before the plugin's own onRoute hook (registered below), so its per-route settings are seen.
-  app.addHook('onRoute', (route: RouteOptions) => {
-    if (UNLIMITED.has(route.url.toLowerCase())) route.config = { ...route.config, rateLimit: false };
-    else if (isConnect(route.url)) {
-      // One budget per address across every OAuth endpoint, checked before the body is even read.
-      connectLimiter ??= app.rateLimit({
-        cache: COUNTERS,
-        max: config.tokenRateLimitPerMinute,
-        keyGenerator: (request) => `connect:${normalizeIP(request.ip)}`,
-      });
-      route.config = { ...route.config, rateLimit: false };
-      route.onRequest = [connectLimiter, ...[route.onRequest ?? []].flat()];
-    }
-  });
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler',
@@ -136,11 +117,10 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
   });
 
   const reader = app.createRateLimit();
-  const clientId = new WeakMap<FastifyRequest, number>();
   const clientLimiter = app.createRateLimit(
     withCounters({
       max: config.rateLimitPerMinute,
-      keyGenerator: (request: FastifyRequest) => `client:${clientId.get(request) ?? 0}`,
+      keyGenerator: (request: FastifyRequest) => `client:${request.client?.id ?? 0}`,
     }),
   );
   const failureLimit = config.authFailureLimitPerMinute;
@@ -152,8 +132,7 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
       if (state.isAllowed) return whole(config.rateLimitPerMinute);
       return { limit: state.max, remaining: state.remaining, resetAt: Date.now() + state.ttl };
     },
-    async spendClient(request: FastifyRequest, key: ApiKey) {
-      clientId.set(request, key.id);
+    async spendClient(request: FastifyRequest) {
       const state = await clientLimiter(request);
       if (state.isAllowed) return { ...whole(config.rateLimitPerMinute), exceeded: false };
       return {
@@ -163,6 +142,12 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
         exceeded: state.isExceeded,
       };
     },
+    // Checked before the body is even read.
+    limitAddress: app.rateLimit({
+      cache: COUNTERS,
+      max: config.tokenRateLimitPerMinute,
+      keyGenerator: (request) => `connect:${normalizeIP(request.ip)}`,
+    }),
     failureGate: (request: FastifyRequest) => new FailureGate(counters, request, failureLimit),
     async chargeFailure(request: FastifyRequest, reply: FastifyReply, gate: FailureGate): Promise<void> {
       // The address's request budget, as the limiter would have spent it for a request without credential.
@@ -199,12 +184,12 @@ function whole(limit: number): Budget {
 }
 
 /**
- * Spends one request of an OAuth client's budget on the token endpoint, once the handler has
- * authenticated the client (DESIGN.md 3 rule 9: per client as well as per address). Sets the
- * `RateLimit-*` headers; throws a 429 `rate_limited` OAuth error when the budget is spent.
+ * Pre-handler of the token endpoint, after `authenticateClient`: spends one request of the client's
+ * budget (DESIGN.md 3 rule 9: per client as well as per address). Sets the `RateLimit-*` headers;
+ * throws a 429 `rate_limited` OAuth error when the budget is spent.
  */
-export async function limitClient(request: FastifyRequest, reply: FastifyReply, key: ApiKey): Promise<void> {
-  const budget = await request.server.budgets.spendClient(request, key);
+export async function limitClient(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const budget = await request.server.budgets.spendClient(request);
   const reset = Math.max(0, Math.ceil((budget.resetAt - Date.now()) / 1000));
   reply.header('ratelimit-limit', budget.limit);
   reply.header('ratelimit-remaining', budget.remaining);

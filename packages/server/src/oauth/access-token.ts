@@ -1,29 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { ApiKey } from '../domain/types.ts';
+import {
+  ACCESS_TOKEN_TYPE,
+  type AccessTokenClaims,
+  API_AUDIENCE,
+  userSubject,
+} from '../domain/access-tokens.ts';
+import { signCompact } from '../domain/jws.ts';
+import type { ApiKey } from '../model/types.ts';
 import type { Services } from '../services.ts';
-import { signCompact } from './jws.ts';
-import { oauthOf } from './runtime.ts';
-
-/** The audience of every access token: the REST API (DESIGN.md 1). */
-export const API_AUDIENCE = 'api1';
-
-/** RFC 9068 2.1: the `typ` header of a JWT access token. */
-export const ACCESS_TOKEN_TYPE = 'at+jwt';
-
-/** Claims of our access tokens (RFC 9068 2.2 plus `tenant_id` and `workspace_id`). */
-export interface AccessTokenClaims {
-  iss: string;
-  aud: string;
-  /** The user id (decimal string) for user tokens, the public key for client credentials. */
-  sub: string;
-  client_id: string;
-  scope: string;
-  iat: number;
-  exp: number;
-  jti: string;
-  tenant_id: number;
-  workspace_id: number | null;
-}
 
 export interface AccessTokenInput {
   client: ApiKey;
@@ -55,7 +39,7 @@ export async function issueAccessToken(
   services: Services,
   input: AccessTokenInput,
 ): Promise<IssuedAccessToken> {
-  const signer = oauthOf(services).keyRing.signer();
+  const signer = services.keyRing.signer();
   const iat = Math.floor((input.now ?? Date.now()) / 1000);
   const expiresIn = services.config.accessTokenTtl;
   // 122 random bits: unguessable and unique, so a revocation by jti hits exactly one token.
@@ -65,7 +49,7 @@ export async function issueAccessToken(
   const claims: AccessTokenClaims = {
     iss: services.config.issuer,
     aud: API_AUDIENCE,
-    sub: input.userId === null ? input.client.publicKey : String(input.userId),
+    sub: input.userId === null ? input.client.publicKey : userSubject(input.userId),
     client_id: input.client.publicKey,
     scope: input.scope,
     iat,

@@ -1,10 +1,9 @@
 import type { FastifyRequest } from 'fastify';
-import type { KeyFailure } from '../auth/key-cache.ts';
+import { KEY_FAILURE_MESSAGES } from '../domain/api-keys.ts';
 import { isPublicKey, isWellFormedPrivateKey } from '../domain/key-format.ts';
-import type { ApiKey } from '../domain/types.ts';
 import { invalidClient, OAuthError } from '../errors/errors.ts';
-import type { Services } from '../services.ts';
-import type { FormParams } from './form-body.ts';
+import type { ApiKey } from '../model/types.ts';
+import { type FormParams, formParams } from './form-body.ts';
 
 /** Client authentication methods we support (RFC 6749 2.3.1; names from RFC 7591 2). */
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
@@ -28,7 +27,7 @@ function formDecode(component: string): string {
  * Reads `Authorization: Basic` (RFC 7617). Anything malformed (not base64, not UTF-8, no colon, bad
  * percent-encoding, an empty part) is a failed client authentication: 401 `invalid_client`, never a 500.
  */
-function readBasic(header: string): ClientCredentials {
+export function readBasic(header: string): ClientCredentials {
   const match = BASIC.exec(header.trim());
   if (!match?.[1])
     throw invalidClient('the Authorization header must be "Basic base64(client_id:client_secret)"');
@@ -83,31 +82,29 @@ export function readClientCredentials(
   throw invalidClient('client authentication is required (HTTP Basic or client_id and client_secret)');
 }
 
-const FAILURES: Record<KeyFailure, string> = {
-  malformed: 'client authentication failed',
-  unknown: 'client authentication failed',
-  revoked: 'the API key is revoked',
-  expired: 'the API key has expired',
-  rotated_out: 'this private key was rotated and its grace period is over',
-};
-
 /**
- * Authenticates the client of a /connect/* request: its public key (client_id) and a live private key
- * (client_secret), compared in constant time by the key cache (DESIGN.md 3 rule 2). Revoked, expired and
- * rotated-out keys are refused; during a rotation's grace period the old private key still works.
+ * Pre-handler of the OAuth endpoints: authenticates the client by its public key (client_id) and a
+ * live private key (client_secret), compared in constant time by the key cache (DESIGN.md 3 rule 2),
+ * and sets `request.client`. Revoked, expired and rotated-out keys are refused; during a rotation's
+ * grace period the old private key still works.
  */
-export async function authenticateClient(
-  request: FastifyRequest,
-  params: FormParams,
-  services: Services,
-): Promise<ApiKey> {
-  const credentials = readClientCredentials(request.headers.authorization, params);
+export async function authenticateClient(request: FastifyRequest): Promise<void> {
+  const credentials = readClientCredentials(request.headers.authorization, formParams(request));
   // Shape and checksum first: a value that cannot be a key is refused without a lookup.
   if (!isPublicKey(credentials.clientId) || !isWellFormedPrivateKey(credentials.clientSecret)) {
-    throw invalidClient(FAILURES.unknown);
+    throw invalidClient(KEY_FAILURE_MESSAGES.unknown);
   }
-  const result = await services.keys.verifyClient(credentials.clientId, credentials.clientSecret);
+  const result = await request.server.services.keys.verifyClient(
+    credentials.clientId,
+    credentials.clientSecret,
+  );
   // The status reasons are only reached after the secret matched: they tell the key's owner, no one else.
-  if (!result.valid) throw invalidClient(FAILURES[result.code]);
-  return result.key;
+  if (!result.valid) throw invalidClient(KEY_FAILURE_MESSAGES[result.code]);
+  request.client = result.key;
+}
+
+/** The client `authenticateClient` authenticated; only call after it. */
+export function clientOf(request: FastifyRequest): ApiKey {
+  if (!request.client) throw invalidClient();
+  return request.client;
 }

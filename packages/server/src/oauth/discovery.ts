@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { API_SCOPE, SCOPES } from '../domain/scopes.ts';
 import { CLIENT_AUTH_METHODS } from './client-auth.ts';
-import { API_SCOPE, SCOPES } from './scope.ts';
 import { GRANTS } from './token/index.ts';
 
 /** Paths of the endpoints, relative to the issuer. */

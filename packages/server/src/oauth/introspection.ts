@@ -1,17 +1,15 @@
-import type { FastifyInstance } from 'fastify';
-import type { ApiKey } from '../domain/types.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OAuthError } from '../errors/errors.ts';
+import type { ApiKey } from '../model/types.ts';
 import type { Services } from '../services.ts';
-import { authenticateClient } from './client-auth.ts';
+import { authenticateClient, clientOf } from './client-auth.ts';
 import { formParams } from './form-body.ts';
-import { oauthOf } from './runtime.ts';
 
 /** RFC 7662 2.2 response: `active` and, for an active token, what it grants. */
 export type IntrospectionResponse = { active: false } | ({ active: true } & Record<string, unknown>);
 
 export interface IntrospectionContext {
   token: string;
-  hint: string | undefined;
   client: ApiKey;
   services: Services;
 }
@@ -24,8 +22,8 @@ export type TokenIntrospector = (context: IntrospectionContext) => Promise<Intro
  * denylist, the key's status). A token of another client is `{"active": false}` (RFC 7662 2.2
  * allows it, and it keeps one client from learning about another's tokens).
  */
-export const introspectAccessToken: TokenIntrospector = async ({ token, client, services }) => {
-  const state = await oauthOf(services).verifier.inspect(token);
+const introspectAccessToken: TokenIntrospector = async ({ token, client, services }) => {
+  const state = await services.bearer.inspect(token);
   if (!state.active) return null;
   const { claims } = state;
   if (claims.client_id !== client.publicKey) return { active: false };
@@ -45,22 +43,26 @@ export const introspectAccessToken: TokenIntrospector = async ({ token, client, 
   };
 };
 
-/** Token kinds that can be introspected, tried in order (the refresh-token introspector joins this list). */
-export const INTROSPECTORS: TokenIntrospector[] = [introspectAccessToken];
+/** Token kinds that can be introspected, tried in order; any other token is `{"active": false}`. */
+const INTROSPECTORS: TokenIntrospector[] = [introspectAccessToken];
 
-/** `POST /connect/introspect` (RFC 7662): client-authenticated; unknown or inactive is `{"active": false}`. */
-export function introspectionRoute(app: FastifyInstance): void {
-  app.post('/connect/introspect', { schema: { hide: true } }, async (request, reply) => {
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-    const params = formParams(request);
-    const client = await authenticateClient(request, params, app.services);
-    const token = params.get('token');
-    if (token === undefined) throw new OAuthError('invalid_request', 'token is required');
-    const context = { token, hint: params.get('token_type_hint'), client, services: app.services };
-    for (const introspect of INTROSPECTORS) {
-      const response = await introspect(context);
-      if (response) return response;
-    }
-    return { active: false };
-  });
+/** Describes the posted token; unknown or inactive is `{"active": false}`. */
+async function introspect(request: FastifyRequest): Promise<IntrospectionResponse> {
+  const token = formParams(request).get('token');
+  if (token === undefined) throw new OAuthError('invalid_request', 'token is required');
+  const context = { token, client: clientOf(request), services: request.server.services };
+  for (const introspector of INTROSPECTORS) {
+    const response = await introspector(context);
+    if (response) return response;
+  }
+  return { active: false };
+}
+
+/** `POST /connect/introspect` (RFC 7662): client-authenticated. */
+export function introspectionRoute(connect: FastifyInstance): void {
+  connect.post(
+    '/connect/introspect',
+    { schema: { hide: true }, config: { rateLimit: false }, preHandler: [authenticateClient] },
+    introspect,
+  );
 }

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { ENDPOINTS } from './discovery.ts';
-import { oauthOf } from './runtime.ts';
 
 /**
  * `GET /.well-known/openid-configuration/jwks` (RFC 7517): the public parts of the active key and of
@@ -10,6 +9,6 @@ import { oauthOf } from './runtime.ts';
 export function jwksRoute(app: FastifyInstance): void {
   app.get(ENDPOINTS.jwks, { schema: { hide: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=60').type('application/jwk-set+json');
-    return oauthOf(app.services).keyRing.jwks();
+    return app.services.keyRing.jwks();
   });
 }

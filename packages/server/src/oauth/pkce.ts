@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { safeEqual } from '../domain/opaque-tokens.ts';
+import { safeEqual } from '../domain/secrets.ts';
 
 /** An S256 challenge is base64url(sha256(verifier)): exactly 43 characters (RFC 7636 4.2). */
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;

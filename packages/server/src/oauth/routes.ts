@@ -1,54 +1,35 @@
-import type { FastifyInstance } from 'fastify';
-import { JwtBearerVerifier } from '../auth/bearer-verifier.ts';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { answerOAuthErrors } from '../http/error-handler.ts';
-import { Denylist } from './denylist.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { acceptOnlyForms } from './form-body.ts';
 import { introspectionRoute } from './introspection.ts';
 import { jwksRoute } from './jwks.ts';
-import { KeyRing } from './key-ring.ts';
 import { revocationRoute } from './revocation.ts';
 import { tokenRoute } from './token/index.ts';
 
-export interface OAuthOptions {
-  /** Poll interval of the revocation denylist (tests shorten it); default 1 s. */
-  pollMs?: number | undefined;
+/** RFC 6749 5.1 and 5.2: responses with tokens, and the errors of these endpoints, are never cached. */
+async function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
 }
 
 /**
- * The authorization server: starts the signing keys (generating the first on first start) and the
- * revocation denylist, installs the bearer verifier on the REST API, and registers discovery, JWKS and
- * the /connect/* endpoints.
+ * `/connect/token`, revocation and introspection: one encapsulated scope, so that RFC 6749 5.2 errors,
+ * form-only bodies, `no-store` and the per-address budget apply to these endpoints and nowhere else.
+ * The authorization endpoint answers pages and redirects instead: it is registered with the pages.
  */
-export async function oauthRoutes(app: FastifyInstance, options: OAuthOptions = {}): Promise<void> {
-  const { services } = app;
-  const onError = (error: unknown) =>
-    app.log.error({ err: error }, 'authorization server background task failed');
-  const keyRing = new KeyRing(services.db, services.config, { onError });
-  await keyRing.start();
-  const denylist = new Denylist(services.db, { pollMs: options.pollMs, onError });
-  await denylist.start();
-  const verifier = new JwtBearerVerifier(services, keyRing, denylist);
-  services.oauth = { keyRing, denylist, verifier };
-  services.bearer = verifier;
-  services.onClose.push(async () => {
-    denylist.stop();
-    keyRing.stop();
-  });
-
-  discoveryRoutes(app);
-  jwksRoute(app);
-  // Encapsulated: RFC 6749 errors and form-only bodies apply to these endpoints and nowhere else. The
-  // authorization endpoint answers pages and redirects instead: it is registered with the console.
-  await app.register(connectEndpoints);
-}
-
-/** `/connect/token`, revocation and introspection: RFC 6749 5.2 errors, form bodies only, one file each. */
-function connectEndpoints(connect: FastifyInstance, _options: unknown, done: (error?: Error) => void): void {
+const connectScope: FastifyPluginAsync = async (connect) => {
   answerOAuthErrors(connect);
   acceptOnlyForms(connect);
+  connect.addHook('onRequest', connect.budgets.limitAddress);
+  connect.addHook('onRequest', noStore);
   tokenRoute(connect);
   revocationRoute(connect);
   introspectionRoute(connect);
-  done();
+};
+
+/** The authorization server's JSON endpoints: discovery and JWKS (public, cacheable), and `/connect/*`. */
+export async function oauthRoutes(app: FastifyInstance): Promise<void> {
+  discoveryRoutes(app);
+  jwksRoute(app);
+  await app.register(connectScope);
 }

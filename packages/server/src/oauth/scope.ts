@@ -1,11 +1,5 @@
+import { API_SCOPE, SCOPES, type Scope } from '../domain/scopes.ts';
 import { OAuthError } from '../errors/errors.ts';
-
-/** Every scope we know, in canonical order (DESIGN.md 1). */
-export const SCOPES = ['api1', 'offline_access'] as const;
-export type Scope = (typeof SCOPES)[number];
-
-/** The scope every token carries: access to the REST API. */
-export const API_SCOPE: Scope = 'api1';
 
 /** RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -36,9 +30,4 @@ export function resolveScope(requested: string | undefined, allowed: readonly Sc
   }
   if (!tokens.includes(API_SCOPE)) throw new OAuthError('invalid_scope', 'the api1 scope is required');
   return SCOPES.filter((scope) => tokens.includes(scope)).join(' ');
-}
-
-/** Whether a granted scope string contains `scope`. */
-export function hasScope(granted: string, scope: Scope): boolean {
-  return granted.split(' ').includes(scope);
 }

@@ -35,3 +35,6 @@ export async function connectRedis(url: string, events: RedisEvents = {}): Promi
 export async function closeRedis(redis: Redis): Promise<void> {
   await redis.quit().catch(() => redis.disconnect());
 }
+
+/** The Redis connection the rate limiters and counters share. */
+export type RedisClient = Redis;

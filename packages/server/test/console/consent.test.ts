@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CSRF_FIELD } from '../../src/console/csrf.ts';
 import { createApiKey, type IssuedApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { addMember } from '../../src/domain/users.ts';
+import { CSRF_FIELD } from '../../src/http/session/csrf.ts';
 import { Browser, hiddenFields, tokenRequest } from '../helpers/authorization-flow.ts';
 import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';

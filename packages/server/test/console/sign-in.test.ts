@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CSRF_FIELD } from '../../src/console/csrf.ts';
+import { CSRF_FIELD } from '../../src/http/session/csrf.ts';
 import { Browser, hiddenFields } from '../helpers/authorization-flow.ts';
 import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
@@ -23,7 +23,7 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
     s = await seed(app.services.db);
   });
   afterAll(() => t.close());
-  beforeEach(() => app.loginThrottle.clear());
+  beforeEach(() => app.services.signInThrottle.clear());
 
   /** Posts the sign-in form as a browser would, from the page it just loaded. */
   async function attempt(email: string, password: string, options: { ip?: string; browser?: Browser } = {}) {
@@ -108,7 +108,7 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
   });
 
   it('limits failed sign-ins per account, from any address, with 429 and Retry-After', async () => {
-    const { perAccount } = app.loginThrottle.limits;
+    const { perAccount } = app.services.signInThrottle.limits;
     for (let i = 0; i < perAccount; i++) {
       expect(
         (await attempt('owner@a.test', 'wrong password, long enough', { ip: `10.0.0.${i + 1}` })).statusCode,
@@ -123,9 +123,9 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
   });
 
   it('limits failed sign-ins per address, across accounts', async () => {
-    const { perIp } = app.loginThrottle.limits;
+    const { perIp } = app.services.signInThrottle.limits;
     // A reserved attempt that never succeeds counts as a failure.
-    for (let i = 0; i < perIp; i++) await app.loginThrottle.reserve(`guess${i}@a.test`, '10.9.9.9');
+    for (let i = 0; i < perIp; i++) await app.services.signInThrottle.reserve(`guess${i}@a.test`, '10.9.9.9');
     const blocked = await attempt('owner@a.test', PASSWORD, { ip: '10.9.9.9' });
     expect(blocked.statusCode).toBe(429);
     expect(blocked.headers['retry-after']).toBeDefined();

@@ -30,7 +30,7 @@ describeEachDialect('GET|POST /connect/authorize', (dialect) => {
     });
   });
   afterAll(() => t.close());
-  beforeEach(() => app.loginThrottle.clear());
+  beforeEach(() => app.services.signInThrottle.clear());
 
   const get = (params: Record<string, string> | string, headers: Record<string, string> = {}) =>
     app.inject({
@@ -325,7 +325,7 @@ describeEachDialect('GET|POST /connect/authorize', (dialect) => {
       },
       CLI_ACTOR,
     );
-    await app.corsOrigins.refresh();
+    await app.services.origins.refresh();
     const preflight = await app.inject({
       method: 'OPTIONS',
       url: '/connect/authorize',

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { issueAccessToken } from '../../src/oauth/access-token.ts';
-import { oauthOf } from '../../src/oauth/runtime.ts';
 import { type Seed, seed } from '../helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
 import { decodePart, eventually, OAUTH_ENV, tokenFor } from './oauth-helpers.ts';
@@ -19,7 +18,7 @@ describeEachDialect('Bearer authentication on the REST API', (dialect) => {
     t = await createTestApp(dialect, OAUTH_ENV);
     app = t.app;
     s = await seed(app.services.db);
-    signer = oauthOf(app.services).keyRing.signer();
+    signer = app.services.keyRing.signer();
   });
   afterAll(() => t.close());
 
@@ -90,7 +89,7 @@ describeEachDialect('Bearer authentication on the REST API', (dialect) => {
   });
 
   it('verifies a token signature once per instance, then serves it from the cache', async () => {
-    const { verifier } = oauthOf(app.services);
+    const verifier = app.services.bearer;
     const token = await tokenFor(app, s.orgKeyA);
     const before = verifier.coldChecks;
     for (let i = 0; i < 3; i++) expect((await call('/me', token)).statusCode).toBe(200);
@@ -106,9 +105,9 @@ describeEachDialect('Bearer authentication on the REST API', (dialect) => {
 
   it('refuses HS256 signed with our public key as the HMAC secret (key confusion)', async () => {
     const jwks = (await app.inject({ url: '/.well-known/openid-configuration/jwks' })).json();
-    const publicKey = oauthOf(app.services).keyRing.jwks().keys[0];
+    const publicKey = app.services.keyRing.jwks().keys[0];
     expect(jwks.keys[0]).toEqual(publicKey);
-    const pem = (await oauthOf(app.services).keyRing.verificationKey(signer.kid))?.key.export({
+    const pem = (await app.services.keyRing.verificationKey(signer.kid))?.key.export({
       type: 'spki',
       format: 'pem',
     });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { open } from '../../src/oauth/key-encryption.ts';
+import { open } from '../../src/domain/key-encryption.ts';
 import { openStorage, type Storage } from '../../src/storage/database.ts';
 import { type Seed, seed } from '../helpers/seed.ts';
 import { basicOf, form, wait } from './oauth-helpers.ts';

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
-import { oauthOf } from '../../src/oauth/runtime.ts';
 import { type Seed, seed } from '../helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp, testConfig } from '../helpers/test-app.ts';
 import { basicOf, decodePart, eventually, form, OAUTH_ENV, post, tokenFor } from './oauth-helpers.ts';
@@ -140,7 +139,7 @@ describeEachDialect('token revocation (RFC 7009) and introspection (RFC 7662)', 
     it('answers {active: false} for revoked, expired and garbage tokens', async () => {
       const revoked = await tokenFor(app, s.orgKeyA);
       await revoke({ token: revoked }, { authorization: basicOf(s.orgKeyA) });
-      const signer = oauthOf(app.services).keyRing.signer();
+      const signer = app.services.keyRing.signer();
       const now = Math.floor(Date.now() / 1000);
       const expired = await new SignJWT({
         ...decodePart(await tokenFor(app, s.orgKeyA), 1),

@@ -6,13 +6,12 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
-import { KeyDecryptionError, open, seal } from '../../src/oauth/key-encryption.ts';
-import { oauthOf } from '../../src/oauth/runtime.ts';
+import { KeyDecryptionError, open, seal } from '../../src/domain/key-encryption.ts';
 import {
   describeSigningKeys,
   PUBLICATION_MARGIN_MS,
   rotateSigningKey,
-} from '../../src/oauth/signing-keys.ts';
+} from '../../src/domain/signing-keys.ts';
 import { type Seed, seed } from '../helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp, testConfig } from '../helpers/test-app.ts';
 import { decodePart, OAUTH_ENV, tokenFor } from './oauth-helpers.ts';
@@ -61,7 +60,7 @@ describeEachDialect('signing keys', (dialect) => {
   });
 
   it('never stores the private JWK in clear in the database (DESIGN.md 3 rule 1)', async () => {
-    const d = oauthOf(app.services).keyRing.signer().key.export({ format: 'jwk' }).d as string;
+    const d = app.services.keyRing.signer().key.export({ format: 'jwk' }).d as string;
     const forms = [
       d,
       Buffer.from(d, 'base64url').toString('base64'),
@@ -87,7 +86,7 @@ describeEachDialect('signing keys', (dialect) => {
       const rotated = await rotateSigningKey(app.services.db, SECRET, CLI_ACTOR);
       expect(rotated.previousKid).toBe(oldKid);
       // The periodic reload, done now rather than waited for.
-      await oauthOf(app.services).keyRing.reload();
+      await app.services.keyRing.reload();
       const after = await tokenFor(app, s.orgKeyA);
       expect(decodePart(after, 0).kid).toBe(rotated.kid);
       expect((await me(app, before)).statusCode).toBe(200);
@@ -120,7 +119,7 @@ describeEachDialect('signing keys', (dialect) => {
       .set({ retired_at: longAgo })
       .where('kid', '=', oldKid)
       .execute();
-    await oauthOf(app.services).keyRing.reload();
+    await app.services.keyRing.reload();
     expect((await jwks()).keys.map((k: { kid: string }) => k.kid)).not.toContain(oldKid);
     const res = await me(app, before);
     expect(res.statusCode).toBe(401);

@@ -56,7 +56,7 @@ describeEachDialect('edges that bypassed the error handling', (dialect) => {
   });
   afterAll(() => t.close());
   beforeEach(() => {
-    app.loginThrottle.clear();
+    app.services.signInThrottle.clear();
     log.length = 0;
   });
 

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generatePrivateKey } from '../../src/domain/key-format.ts';
-import { oauthOf } from '../../src/oauth/runtime.ts';
 import { countStatuses, releaseMany } from '../helpers/concurrent.ts';
 import { type Seed, seed } from '../helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
@@ -87,7 +86,7 @@ describeEachDialect(
     });
 
     it('looks up at most a few signing keys for 300 concurrent tokens with made-up kids', async () => {
-      const ring = oauthOf(app.services).keyRing;
+      const ring = app.services.keyRing;
       const before = ring.stats.lookups;
       const responses = await releaseMany(300, (i) =>
         app.inject({

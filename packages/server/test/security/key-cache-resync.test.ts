@@ -4,7 +4,8 @@ import { KeyCache } from '../../src/auth/key-cache.ts';
 import { createApiKey, revokeApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { migrate, openStorage, type Storage } from '../../src/storage/database.ts';
-import { insertInvalidation, markRevoked } from '../../src/storage/repositories/api-keys.ts';
+import { markRevoked } from '../../src/storage/repositories/api-keys.ts';
+import { insertInvalidation } from '../../src/storage/repositories/invalidations.ts';
 import { seed } from '../helpers/seed.ts';
 import { describeEachDialect, openTestStorage } from '../helpers/test-app.ts';
 

@@ -60,12 +60,12 @@ describeEachDialect('password checks during a sign-in storm', (dialect) => {
   });
 
   it('does not count a sign-in refused as busy against its account or address', async () => {
-    app.loginThrottle.clear();
-    const reservation = await app.loginThrottle.reserve('owner@a.test', '10.21.0.1');
+    app.services.signInThrottle.clear();
+    const reservation = await app.services.signInThrottle.reserve('owner@a.test', '10.21.0.1');
     if (!reservation.ok) throw new Error('expected a place');
-    await app.loginThrottle.cancel(reservation.attempt);
-    for (let i = 0; i < app.loginThrottle.limits.perAccount; i++) {
-      expect((await app.loginThrottle.reserve('owner@a.test', '10.21.0.1')).ok).toBe(true);
+    await app.services.signInThrottle.cancel(reservation.attempt);
+    for (let i = 0; i < app.services.signInThrottle.limits.perAccount; i++) {
+      expect((await app.services.signInThrottle.reserve('owner@a.test', '10.21.0.1')).ok).toBe(true);
     }
   });
 

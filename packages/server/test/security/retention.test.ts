@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
+import { Denylist } from '../../src/auth/denylist.ts';
 import {
   INVALIDATION_RETENTION_MS,
   pruneExpiredRecords,
   startRetentionJob,
 } from '../../src/domain/retention.ts';
-import { Denylist } from '../../src/oauth/denylist.ts';
 import { migrate, type Storage } from '../../src/storage/database.ts';
 import { deleteAuditEventsBefore, insertAuditEvent } from '../../src/storage/repositories/audit.ts';
 import { insertRevokedToken } from '../../src/storage/repositories/revoked-tokens.ts';
@@ -12,7 +12,7 @@ import { describeEachDialect, openTestStorage } from '../helpers/test-app.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2030, 0, 1);
-const POLICY = { auditRetentionDays: 30 };
+const POLICY = { auditRetentionDays: 30, refreshTokenTtl: 30 * 86_400 };
 
 describeEachDialect('retention: records nothing can need any more are pruned', (dialect) => {
   let storage: Storage;

@@ -23,7 +23,7 @@ describeEachDialect('sign-in audit events are no account-existence oracle', (dia
     returnTo = `/connect/authorize?${query}`;
   });
   afterAll(() => t.close());
-  beforeEach(() => app.loginThrottle.clear());
+  beforeEach(() => app.services.signInThrottle.clear());
 
   /** A sign-in form loaded for tenant A's application, ready to post. */
   async function prepare(email: string, password: string, ip = '10.7.0.1') {
@@ -82,7 +82,7 @@ describeEachDialect('sign-in audit events are no account-existence oracle', (dia
     const responses = await releaseTogether(sends);
     expect(responses.filter((r) => r.statusCode === 429).length).toBeGreaterThanOrEqual(90);
     expect((await eventsOfTenantA()).length - before).toBeLessThanOrEqual(
-      app.loginThrottle.limits.perAccount,
+      app.services.signInThrottle.limits.perAccount,
     );
   });
 });

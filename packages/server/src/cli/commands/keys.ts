@@ -1,7 +1,7 @@
 import { createApiKey, listKeys, revokeApiKey, rotateApiKey } from '../../domain/api-keys.ts';
 import { CLI_ACTOR } from '../../domain/audit.ts';
-import type { ApiKey } from '../../domain/types.ts';
 import { parseDuration } from '../../domain/validation.ts';
+import type { ApiKey } from '../../model/types.ts';
 import { parse, positiveInt } from '../args.ts';
 import { withStorage } from '../context.ts';
 import { type Output, UsageError } from '../output.ts';

@@ -1,6 +1,6 @@
 import { loadConfig } from '../../config/config.ts';
 import { CLI_ACTOR } from '../../domain/audit.ts';
-import { describeSigningKeys, PUBLICATION_MARGIN_MS, rotateSigningKey } from '../../oauth/signing-keys.ts';
+import { describeSigningKeys, PUBLICATION_MARGIN_MS, rotateSigningKey } from '../../domain/signing-keys.ts';
 import { parse } from '../args.ts';
 import { withStorage } from '../context.ts';
 import { type Output, UsageError } from '../output.ts';

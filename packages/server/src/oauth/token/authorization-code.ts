@@ -1,9 +1,9 @@
+import { keyActor } from '../../domain/audit.ts';
 import { findAuthorizationCode, redeemCode, revokeReplayedCode } from '../../domain/authorization-codes.ts';
-import { randomId } from '../../domain/opaque-tokens.ts';
+import { randomId } from '../../domain/secrets.ts';
 import { OAuthError } from '../../errors/errors.ts';
 import { verifyChallenge } from '../pkce.ts';
-import { oauthOf } from '../runtime.ts';
-import type { GrantHandler } from './index.ts';
+import type { GrantHandler } from './grant.ts';
 import { invalidGrant, issueUserTokens } from './user-grant.ts';
 
 /**
@@ -17,7 +17,7 @@ export const authorizationCode: GrantHandler = async ({ request, params, client,
   const record = await findAuthorizationCode(services.db, code);
   if (!record) throw invalidGrant('the authorization code is invalid');
   if (record.consumedAt !== null) {
-    await revokeReplayedCode(services.db, oauthOf(services).denylist, record, client, request.ip);
+    await revokeReplayedCode(services.db, services.denylist, record, keyActor(client.publicKey, request.ip));
     throw invalidGrant('the authorization code was already used; the tokens issued from it are revoked');
   }
   // Not consumed on a mismatch: whoever holds a stolen code cannot burn the rightful client's.
@@ -45,7 +45,13 @@ export const authorizationCode: GrantHandler = async ({ request, params, client,
   if (!(await redeemCode(services.db, record, tokens.grant))) {
     // A concurrent exchange won the race: this one is a replay, and what the winner got is revoked.
     const winner = await findAuthorizationCode(services.db, code);
-    if (winner) await revokeReplayedCode(services.db, oauthOf(services).denylist, winner, client, request.ip);
+    if (winner)
+      await revokeReplayedCode(
+        services.db,
+        services.denylist,
+        winner,
+        keyActor(client.publicKey, request.ip),
+      );
     throw invalidGrant('the authorization code was already used; the tokens issued from it are revoked');
   }
   return tokens.response;

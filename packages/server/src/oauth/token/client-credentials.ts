@@ -1,6 +1,6 @@
 import { issueAccessToken } from '../access-token.ts';
 import { resolveScope } from '../scope.ts';
-import type { GrantHandler } from './index.ts';
+import type { GrantHandler } from './grant.ts';
 
 /**
  * RFC 6749 4.4, client credentials: the API key acts for itself, within its own tenant and workspace.

@@ -1,15 +1,9 @@
-import {
-  findRefreshToken,
-  REFRESH_TOKEN_PATTERN,
-  revokeRefreshTokenOf,
-  revokeReusedFamily,
-  rotateRefreshToken,
-} from '../../domain/refresh-tokens.ts';
+import { keyActor } from '../../domain/audit.ts';
+import { findRefreshToken, revokeReusedFamily, rotateRefreshToken } from '../../domain/refresh-tokens.ts';
+import { SCOPES } from '../../domain/scopes.ts';
 import { OAuthError } from '../../errors/errors.ts';
-import type { TokenRevoker } from '../revocation.ts';
-import { oauthOf } from '../runtime.ts';
-import { resolveScope, SCOPES } from '../scope.ts';
-import type { GrantHandler } from './index.ts';
+import { resolveScope } from '../scope.ts';
+import type { GrantHandler } from './grant.ts';
 import { invalidGrant, issueUserTokens } from './user-grant.ts';
 
 /**
@@ -25,7 +19,13 @@ export const refreshToken: GrantHandler = async ({ request, params, client, serv
   if (record.apiKeyId !== client.id) throw invalidGrant('the refresh token was issued to another client');
   if (record.revokedAt !== null) throw invalidGrant('the refresh token was revoked');
   if (record.rotatedAt !== null) {
-    await revokeReusedFamily(services.db, oauthOf(services).denylist, record, client, request.ip);
+    await revokeReusedFamily(
+      services.db,
+      services.denylist,
+      record,
+      client,
+      keyActor(client.publicKey, request.ip),
+    );
     throw invalidGrant('the refresh token was already used; its whole family is revoked');
   }
   if (record.expiresAt <= Date.now()) throw invalidGrant('the refresh token has expired');
@@ -41,15 +41,14 @@ export const refreshToken: GrantHandler = async ({ request, params, client, serv
   });
   if (!(await rotateRefreshToken(services.db, record, tokens.grant))) {
     // Used (or revoked) concurrently: as good as a reuse.
-    await revokeReusedFamily(services.db, oauthOf(services).denylist, record, client, request.ip);
+    await revokeReusedFamily(
+      services.db,
+      services.denylist,
+      record,
+      client,
+      keyActor(client.publicKey, request.ip),
+    );
     throw invalidGrant('the refresh token was already used; its whole family is revoked');
   }
   return tokens.response;
-};
-
-/** RFC 7009 for refresh tokens: revokes the grant, with the access tokens issued from it (2.1). */
-export const revokeRefreshToken: TokenRevoker = async ({ token, client, services }) => {
-  if (!REFRESH_TOKEN_PATTERN.test(token)) return false;
-  await revokeRefreshTokenOf(services.db, oauthOf(services).denylist, token, client, null);
-  return true;
 };

@@ -1,12 +1,12 @@
 import type { IssuedGrant } from '../../domain/refresh-tokens.ts';
 import { newRefreshToken } from '../../domain/refresh-tokens.ts';
-import type { ApiKey } from '../../domain/types.ts';
+import { hasScope } from '../../domain/scopes.ts';
 import { accessThroughKey } from '../../domain/users.ts';
 import { OAuthError } from '../../errors/errors.ts';
+import type { ApiKey } from '../../model/types.ts';
 import type { Services } from '../../services.ts';
 import { issueAccessToken } from '../access-token.ts';
-import { hasScope } from '../scope.ts';
-import type { TokenResponse } from './index.ts';
+import type { TokenResponse } from './grant.ts';
 
 /** `invalid_grant` (RFC 6749 5.2): the code or refresh token is invalid, expired, revoked or not this client's. */
 export function invalidGrant(description: string): OAuthError {

@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { ApiKey } from '../../domain/types.ts';
+import type { ApiKey, ApiKeyListing, KeyBySecret, KeyWithSecrets } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
 
 type KeyRow = Selectable<Database['api_keys']>;
@@ -84,13 +84,6 @@ export async function insertSecret(
     .execute();
 }
 
-/** A key found by the hash of one of its private keys, with that private key's own expiry. */
-export interface KeyBySecret {
-  key: ApiKey;
-  /** End of the rotation grace period of this private key; null while it is current. */
-  secretExpiresAt: number | null;
-}
-
 /** The X-API-Key lookup: one indexed probe on the unique secret hash. */
 export async function findKeyBySecretHash(
   db: Kysely<Database>,
@@ -109,7 +102,7 @@ export async function findKeyBySecretHash(
 export async function findKeyByPublicKey(
   db: Kysely<Database>,
   publicKey: string,
-): Promise<{ key: ApiKey; secrets: { hash: string; expiresAt: number | null }[] } | undefined> {
+): Promise<KeyWithSecrets | undefined> {
   const row = await db
     .selectFrom('api_keys as k')
     .select(KEY_COLUMNS)
@@ -134,11 +127,6 @@ export async function findKeyById(db: Kysely<Database>, id: number): Promise<Api
     .where('k.id', '=', id)
     .executeTakeFirst();
   return row && toApiKey(row);
-}
-
-export interface ApiKeyListing extends ApiKey {
-  /** Last 4 characters of the current private key, for display. */
-  last4: string | null;
 }
 
 export async function listApiKeys(db: Kysely<Database>, tenantId: number): Promise<ApiKeyListing[]> {
@@ -188,94 +176,6 @@ export async function expireCurrentSecrets(
     .execute();
 }
 
-export async function insertInvalidation(db: Kysely<Database>, apiKeyId: number, now: number): Promise<void> {
-  await db.insertInto('invalidations').values({ api_key_id: apiKeyId, created_at: now }).execute();
-}
-
-/** One row of the invalidation feed: the key whose cache entries must go. */
-export interface InvalidationRow {
-  id: number;
-  apiKeyId: number;
-  /** Epoch ms, by the clock of the instance that wrote it. */
-  createdAt: number;
-}
-
-const INVALIDATION_COLUMNS = ['id', 'api_key_id', 'created_at'] as const;
-
-function toInvalidation(row: { id: number; api_key_id: number; created_at: number }): InvalidationRow {
-  return { id: row.id, apiKeyId: row.api_key_id, createdAt: row.created_at };
-}
-
-/** Invalidations after `afterId`, oldest first. */
-export async function listInvalidationsSince(
-  db: Kysely<Database>,
-  afterId: number,
-  limit = 1000,
-): Promise<InvalidationRow[]> {
-  const rows = await db
-    .selectFrom('invalidations')
-    .select(INVALIDATION_COLUMNS)
-    .where('id', '>', afterId)
-    .orderBy('id')
-    .limit(limit)
-    .execute();
-  return rows.map(toInvalidation);
-}
-
-/** The invalidations among `ids` that are visible now (ids the feed skipped, looked for again). */
-export async function listInvalidationsByIds(
-  db: Kysely<Database>,
-  ids: readonly number[],
-): Promise<InvalidationRow[]> {
-  if (ids.length === 0) return [];
-  const rows = await db
-    .selectFrom('invalidations')
-    .select(INVALIDATION_COLUMNS)
-    .where('id', 'in', [...ids])
-    .orderBy('id')
-    .execute();
-  return rows.map(toInvalidation);
-}
-
-/** Invalidations written at or after `since` with an id above `afterId`, oldest id first. */
-export async function listInvalidationsCreatedSince(
-  db: Kysely<Database>,
-  since: number,
-  afterId = 0,
-  limit = 1000,
-): Promise<InvalidationRow[]> {
-  const rows = await db
-    .selectFrom('invalidations')
-    .select(INVALIDATION_COLUMNS)
-    .where('created_at', '>=', since)
-    .where('id', '>', afterId)
-    .orderBy('id')
-    .limit(limit)
-    .execute();
-  return rows.map(toInvalidation);
-}
-
-export async function lastInvalidationId(db: Kysely<Database>): Promise<number> {
-  const row = await db
-    .selectFrom('invalidations')
-    .select((eb) => eb.fn.max('id').as('id'))
-    .executeTakeFirst();
-  return Number(row?.id ?? 0);
-}
-
-/**
- * Deletes invalidations written before `before`; returns how many. The newest row always stays: a
- * starting cache begins after the highest id, and an empty table would hide where the ids are.
- */
-export async function pruneInvalidations(db: Kysely<Database>, before: number): Promise<number> {
-  const result = await db
-    .deleteFrom('invalidations')
-    .where('created_at', '<', before)
-    .where('id', '<', (eb) => eb.selectFrom('invalidations').select((s) => s.fn.max('id').as('head')))
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
-}
-
 /**
  * Writes a batch of last-used times (batched by the key cache, not per request): one UPDATE per
  * 500 keys. One statement per key held SQLite's synchronous driver, and so the event loop, for
@@ -300,4 +200,19 @@ export async function touchLastUsed(db: Kysely<Database>, uses: Map<number, numb
       )
       .execute();
   }
+}
+
+/** Keys that allow at least one CORS origin and are neither revoked nor expired at `now`. */
+export async function listActiveCorsOrigins(
+  db: Kysely<Database>,
+  now: number,
+): Promise<{ keyId: number; origins: string[] }[]> {
+  const rows = await db
+    .selectFrom('api_keys')
+    .select(['id', 'cors_origins'])
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .where('cors_origins', '!=', '[]')
+    .execute();
+  return rows.map((row) => ({ keyId: row.id, origins: JSON.parse(row.cors_origins) as string[] }));
 }

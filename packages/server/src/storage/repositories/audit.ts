@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { AuditRecord } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
 
 export interface AuditEvent {
@@ -10,12 +11,6 @@ export interface AuditEvent {
   ip?: string | null;
   /** Never a secret: callers pass identifiers only. */
   details?: Record<string, unknown>;
-}
-
-export interface AuditRecord extends Required<Omit<AuditEvent, 'details'>> {
-  id: number;
-  details: Record<string, unknown> | null;
-  createdAt: string;
 }
 
 export async function insertAuditEvent(db: Kysely<Database>, event: AuditEvent, now: number): Promise<void> {

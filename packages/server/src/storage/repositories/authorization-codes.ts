@@ -1,17 +1,6 @@
 import type { Kysely } from 'kysely';
+import type { CodeRecord } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
-
-export interface CodeRecord {
-  id: number;
-  apiKeyId: number;
-  userId: number;
-  redirectUri: string;
-  scope: string;
-  codeChallenge: string | null;
-  expiresAt: number;
-  consumedAt: number | null;
-  familyId: string | null;
-}
 
 export async function insertCode(
   db: Kysely<Database>,

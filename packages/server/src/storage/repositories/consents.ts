@@ -1,13 +1,6 @@
 import type { Kysely } from 'kysely';
+import type { ConsentListing, ConsentRecord } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
-
-export interface ConsentRecord {
-  userId: number;
-  apiKeyId: number;
-  /** Space-separated scope values the user agreed to. */
-  scope: string;
-  createdAt: number;
-}
 
 export async function findConsent(
   db: Kysely<Database>,
@@ -57,15 +50,6 @@ export async function deleteConsent(
 /** Deletes every consent given to a key (the key was revoked). */
 export async function deleteConsentsOfKey(db: Kysely<Database>, apiKeyId: number): Promise<void> {
   await db.deleteFrom('consents').where('api_key_id', '=', apiKeyId).execute();
-}
-
-export interface ConsentListing {
-  publicKey: string;
-  label: string;
-  tenantId: number;
-  tenantLabel: string;
-  scope: string;
-  createdAt: number;
 }
 
 /** The applications a user has authorized, newest first. */

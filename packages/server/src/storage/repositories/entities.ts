@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Entity, Page, PageQuery } from '../../domain/types.ts';
+import type { Entity, Page, PageQuery } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
 
 function toEntity(row: { id: number; workspace_id: number; name: string; created_at: number }): Entity {

@@ -1,17 +1,6 @@
 import type { Kysely } from 'kysely';
+import type { RefreshTokenRecord } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
-
-export interface RefreshTokenRecord {
-  id: number;
-  familyId: string;
-  parentId: number | null;
-  apiKeyId: number;
-  userId: number;
-  scope: string;
-  expiresAt: number;
-  rotatedAt: number | null;
-  revokedAt: number | null;
-}
 
 export async function insertRefreshToken(
   db: Kysely<Database>,

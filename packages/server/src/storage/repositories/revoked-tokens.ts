@@ -1,12 +1,6 @@
 import type { Kysely } from 'kysely';
+import type { RevokedToken } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
-
-export interface RevokedToken {
-  id: number;
-  jti: string;
-  /** Expiry of the revoked token, epoch ms: the row matters until then. */
-  expiresAt: number;
-}
 
 /** Records a revoked access token; revoking it twice is a no-op. */
 export async function insertRevokedToken(

@@ -1,12 +1,6 @@
 import type { Kysely } from 'kysely';
+import type { SessionRecord } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
-
-export interface SessionRecord {
-  id: number;
-  userId: number;
-  authenticatedAt: number;
-  expiresAt: number;
-}
 
 export async function insertSession(
   db: Kysely<Database>,

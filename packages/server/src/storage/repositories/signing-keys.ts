@@ -1,20 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
+import type { SigningKey } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
 
-/** A signing key as stored: the private part stays an encrypted envelope until the signer opens it. */
-export interface StoredSigningKey {
-  id: number;
-  kid: string;
-  alg: string;
-  /** Public JWK, JSON text. */
-  publicJwk: string;
-  privateJwkEncrypted: string;
-  active: boolean;
-  createdAt: number;
-  retiredAt: number | null;
-}
-
-function toStored(row: Selectable<Database['signing_keys']>): StoredSigningKey {
+function toStored(row: Selectable<Database['signing_keys']>): SigningKey {
   return {
     id: row.id,
     kid: row.kid,
@@ -28,7 +16,7 @@ function toStored(row: Selectable<Database['signing_keys']>): StoredSigningKey {
 }
 
 /** Every signing key, newest first (a handful of rows: one per rotation). */
-export async function listSigningKeys(db: Kysely<Database>): Promise<StoredSigningKey[]> {
+export async function listSigningKeys(db: Kysely<Database>): Promise<SigningKey[]> {
   const rows = await db.selectFrom('signing_keys').selectAll().orderBy('id', 'desc').execute();
   return rows.map(toStored);
 }

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Tenant } from '../../domain/types.ts';
+import type { Tenant } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
 
 export async function insertTenant(db: Kysely<Database>, label: string, now: number): Promise<Tenant> {

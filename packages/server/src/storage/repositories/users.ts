@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Role, User } from '../../domain/types.ts';
+import type { Membership, Role, User } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
 
 export interface UserWithHash extends User {
@@ -70,14 +70,6 @@ export async function insertMembership(
       .values(workspaceIds.map((workspace_id) => ({ tenant_id: tenantId, user_id: userId, workspace_id })))
       .execute();
   }
-}
-
-export interface Membership {
-  tenantId: number;
-  userId: number;
-  role: Role;
-  /** null: every workspace of the tenant. */
-  workspaceIds: number[] | null;
 }
 
 export async function findMembership(

@@ -1,13 +1,6 @@
 import { type Kysely, sql } from 'kysely';
-import type { Page, PageQuery, Workspace } from '../../domain/types.ts';
+import type { Page, PageQuery, Workspace, WorkspaceScope } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
-
-/** Which workspaces a caller may see: all of a tenant's, or a fixed set. */
-export interface WorkspaceScope {
-  tenantId: number;
-  /** null: every workspace of the tenant. */
-  workspaceIds: number[] | null;
-}
 
 // Labels sort case-insensitively, so that SQLite (binary collation) and PostgreSQL (locale) agree.
 const SORTABLE = { id: sql.ref('w.id'), label: sql`lower(${sql.ref('w.label')})`, state: sql.ref('w.state') };

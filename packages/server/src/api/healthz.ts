@@ -1,0 +1,13 @@
+import type { FastifyInstance } from 'fastify';
+import { statusSchema } from './status.ts';
+
+/** `GET /healthz`: liveness, no I/O (also the benchmark baseline), never rate limited. */
+export function healthzRoute(api: FastifyInstance): void {
+  api.get(
+    '/healthz',
+    { schema: { ...statusSchema, hide: true }, config: { rateLimit: false } },
+    async () => ({
+      status: 'ok',
+    }),
+  );
+}

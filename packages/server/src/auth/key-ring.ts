@@ -1,0 +1,150 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { isSigningAlgorithm, type SigningAlgorithm } from '../domain/jws.ts';
+import { open } from '../domain/key-encryption.ts';
+import {
+  ensureSigningKey,
+  loadSigningKeys,
+  type PublicJwk,
+  signingKeyStatus,
+} from '../domain/signing-keys.ts';
+import type { SigningKey } from '../model/types.ts';
+import type { Db } from '../storage/transaction.ts';
+
+/** A key that verifies tokens, as node:crypto wants it (parsed once, reused for every token). */
+export interface VerificationKey {
+  kid: string;
+  alg: SigningAlgorithm;
+  key: KeyObject;
+  jwk: PublicJwk;
+}
+
+export interface Signer {
+  kid: string;
+  alg: SigningAlgorithm;
+  key: KeyObject;
+}
+
+export interface KeyRingOptions {
+  /** How often the keys are reloaded, so that a rotation (by the CLI or another instance) reaches us. */
+  refreshMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+/** Our kids are RFC 7638 thumbprints (43 characters); anything much longer is not worth a lookup. */
+const MAX_KID_LENGTH = 128;
+/**
+ * At most one reload for unknown kids per this interval, whatever the number of made-up kids
+ * presented: a kid that is not loaded costs the database nothing more than this.
+ */
+const UNKNOWN_KID_RELOAD_MS = 1000;
+
+/**
+ * This instance's view of the signing keys: the active key (private part decrypted in memory only)
+ * and the published ones, reloaded periodically. Keys past their publication window are dropped,
+ * so their tokens are refused as signed by an unknown kid.
+ */
+export class KeyRing {
+  private signerKey: Signer | undefined;
+  private published = new Map<string, VerificationKey>();
+  private timer: NodeJS.Timeout | undefined;
+  private loading: Promise<void> | undefined;
+  private lastLoadAt = 0;
+  private pendingReload: Promise<void> | undefined;
+  /** Reads of the signing keys (a load each), for tests and metrics. */
+  readonly stats = { lookups: 0 };
+
+  constructor(
+    private readonly db: Db,
+    private readonly settings: { secret: string; accessTokenTtl: number },
+    private readonly options: KeyRingOptions = {},
+  ) {}
+
+  /** Generates the first key if needed, loads the keys, and starts reloading them. */
+  async start(): Promise<void> {
+    await ensureSigningKey(this.db, this.settings.secret);
+    await this.reload();
+    this.timer = setInterval(
+      () => void this.reload().catch((error: unknown) => this.options.onError?.(error)),
+      this.options.refreshMs ?? 5000,
+    );
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** The key new tokens are signed with. */
+  signer(): Signer {
+    if (!this.signerKey) throw new Error('the key ring is not started');
+    return this.signerKey;
+  }
+
+  /**
+   * A published key by kid. A kid not loaded yet triggers a reload, since another instance may already
+   * sign with a key this one has not loaded; reloads for unknown kids are shared and spaced at least
+   * {@link UNKNOWN_KID_RELOAD_MS} apart, so a flood of made-up kids (each one different) costs one read
+   * per interval in all, not one per kid. A real new kid waits at most that long.
+   */
+  async verificationKey(kid: string): Promise<VerificationKey | undefined> {
+    const known = this.published.get(kid);
+    if (known || kid.length > MAX_KID_LENGTH) return known;
+    await this.reloadForUnknownKid();
+    return this.published.get(kid);
+  }
+
+  private reloadForUnknownKid(): Promise<void> {
+    if (this.pendingReload !== undefined) return this.pendingReload;
+    const wait = this.lastLoadAt + UNKNOWN_KID_RELOAD_MS - Date.now();
+    this.pendingReload = (
+      wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait).unref()) : Promise.resolve()
+    )
+      .then(() => this.reload())
+      .finally(() => {
+        this.pendingReload = undefined;
+      });
+    return this.pendingReload;
+  }
+
+  /** The JWKS document (RFC 7517 5): public parts only. */
+  jwks(): { keys: PublicJwk[] } {
+    return { keys: [...this.published.values()].map((k) => k.jwk) };
+  }
+
+  /** Reloads the keys from the database; concurrent callers share one load. */
+  reload(): Promise<void> {
+    this.loading ??= this.load().finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  private async load(): Promise<void> {
+    const now = Date.now();
+    this.stats.lookups++;
+    this.lastLoadAt = now;
+    const stored = await loadSigningKeys(this.db);
+    const published = new Map<string, VerificationKey>();
+    let active: SigningKey | undefined;
+    for (const key of stored) {
+      if (!isSigningAlgorithm(key.alg)) continue;
+      if (signingKeyStatus(key, this.settings.accessTokenTtl, now).status === 'expired') continue;
+      if (key.active) active = key;
+      // Parsed once per kid: a KeyObject is what makes the node:crypto verify fast.
+      published.set(key.kid, this.published.get(key.kid) ?? toVerificationKey(key, key.alg));
+    }
+    if (active && active.kid !== this.signerKey?.kid && isSigningAlgorithm(active.alg)) {
+      const jwk: unknown = JSON.parse(open(this.settings.secret, active.kid, active.privateJwkEncrypted));
+      // The envelope authenticated, so this is the private JWK we sealed.
+      const key = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+      this.signerKey = { kid: active.kid, alg: active.alg, key };
+    }
+    this.published = published;
+  }
+}
+
+function toVerificationKey(key: SigningKey, alg: SigningAlgorithm): VerificationKey {
+  // Our own row, written by signing-keys.ts from a public JWK export.
+  const jwk = JSON.parse(key.publicJwk) as PublicJwk;
+  return { kid: key.kid, alg, key: createPublicKey({ key: { ...jwk }, format: 'jwk' }), jwk };
+}

@@ -1,0 +1,45 @@
+export type SignInReason = 'not_member' | 'signed_out';
+
+const RETURN_TO_BASE = 'http://gatehouse.invalid';
+const MAX_RETURN_TO = 8192;
+const AUTHORIZE_PATH = '/connect/authorize';
+
+function hasControlSpaceOrBackslash(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code <= 0x20 || code === 0x7f || code === 0x5c) return true;
+  }
+  return false;
+}
+
+/**
+ * Where the sign-in page sends the browser once signed in: our own authorization endpoint or the
+ * console only, so that the parameter is no open redirect (DESIGN.md 3 rule 4). The value is
+ * re-serialized by the URL parser, percent-encoding anything outside ASCII, so that it is always a
+ * valid Location header; anything else (`//evil.example`, `/\evil`, control characters) is the console.
+ */
+export function safeReturnTo(value: unknown): string {
+  if (typeof value !== 'string' || value.length > MAX_RETURN_TO || !value.startsWith(`${AUTHORIZE_PATH}?`))
+    return '/console';
+  if (hasControlSpaceOrBackslash(value)) return '/console';
+  const url = URL.parse(value, RETURN_TO_BASE);
+  if (!url || url.origin !== RETURN_TO_BASE || url.pathname !== AUTHORIZE_PATH) return '/console';
+  return `${url.pathname}${url.search}`;
+}
+
+/** The authorization request a return path repeats, as parameters; none for the console. */
+export function authorizationParams(returnTo: string): Record<string, string | string[]> | undefined {
+  if (!returnTo.startsWith(`${AUTHORIZE_PATH}?`)) return undefined;
+  const params: Record<string, string | string[]> = {};
+  for (const [name, value] of new URLSearchParams(returnTo.slice(AUTHORIZE_PATH.length + 1))) {
+    const earlier = params[name];
+    params[name] = earlier === undefined ? value : [earlier, value].flat();
+  }
+  return params;
+}
+
+export function signInPath(returnTo: string, reason?: SignInReason): string {
+  const query = new URLSearchParams({ return_to: returnTo });
+  if (reason) query.set('reason', reason);
+  return `/console/sign-in?${query.toString()}`;
+}

@@ -1,0 +1,22 @@
+import type { SessionRecord } from '../../model/types.ts';
+import { redirectError, type Step } from './outcome.ts';
+import { type AuthorizationRequest, authorizePath } from './validate-request.ts';
+
+/**
+ * A signed-in user, or the way to one: the sign-in page, which returns to this request without
+ * `prompt=login` (so that the fresh sign-in satisfies it). `prompt=login` asks again even with a
+ * session; `prompt=none` never shows a page and answers `login_required` (OpenID Connect Core 3.1.2.6).
+ */
+export function requireSession(
+  issuer: string,
+  authz: AuthorizationRequest,
+  session: SessionRecord | undefined,
+): Step<SessionRecord> {
+  if (session && !authz.prompt.has('login')) return { ok: true, value: session };
+  if (authz.prompt.has('none'))
+    return {
+      ok: false,
+      outcome: redirectError(issuer, authz, 'login_required', 'the user is not signed in'),
+    };
+  return { ok: false, outcome: { kind: 'sign-in', returnTo: authorizePath(authz.params, ['login']) } };
+}
