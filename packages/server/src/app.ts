@@ -6,7 +6,7 @@ import type { Config } from './config/config.ts';
 import { errorPages } from './console/error-pages.ts';
 import { consoleRoutes } from './console/routes.ts';
 import { authentication } from './http/authenticate.ts';
-import { cors } from './http/cors.ts';
+import { answerPreflights } from './http/cors.ts';
 import { answerUnrouted, clientErrorHandler, frameworkErrors } from './http/error-handler.ts';
 import { inputGuard } from './http/input-guard.ts';
 import { metrics } from './http/metrics.ts';
@@ -51,19 +51,9 @@ function trustedProxies(
   return typeof setting === 'object' ? [...setting] : setting;
 }
 
-/** Builds the whole application without listening, so that tests can `inject`. */
-export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
-  // The logger exists once the app does; Redis can only go down after that.
-  const logged: { app?: FastifyInstance } = {};
-  const services = await createServices(config, {
-    ...options,
-    onRedisDown: () =>
-      logged.app?.log.warn(
-        'Redis is unreachable: shared rate limits are not enforced, and sign-in and failed-authentication budgets are counted per instance, until it is back',
-      ),
-    onBackgroundError: (error) => logged.app?.log.error({ err: error }, 'background job failed'),
-  });
-  const serverOptions: FastifyServerOptions & { https?: object } = {
+/** Fastify's settings: logging with secrets redacted, case-insensitive paths, our request ids and error answers. */
+function serverOptions(config: Config, options: AppOptions): FastifyServerOptions & { https?: object } {
+  const server: FastifyServerOptions & { https?: object } = {
     logger:
       options.logger || options.logStream
         ? {
@@ -93,18 +83,34 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     clientErrorHandler: clientErrorHandler(config, errorPages),
   };
   if (config.tlsCert && config.tlsKey) {
-    serverOptions.https = { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) };
+    server.https = { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) };
   }
-  // Typed as the plain HTTP instance: with TLS, Fastify serves the same request and reply API over https.Server.
-  const app = Fastify(serverOptions);
-  logged.app = app;
+  return server;
+}
+
+/** Builds the whole application without listening, so that tests can `inject`. */
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  // The logger exists once the app does; Redis can only go down after that.
+  const logged: { app?: FastifyInstance } = {};
+  const services = await createServices(config, {
+    ...options,
+    onRedisDown: () =>
+      logged.app?.log.warn(
+        'Redis is unreachable: shared rate limits are not enforced, and sign-in and failed-authentication budgets are counted per instance, until it is back',
+      ),
+    onBackgroundError: (error) => logged.app?.log.error({ err: error }, 'background job failed'),
+  });
   try {
+    // Typed as the plain HTTP instance: with TLS, Fastify serves the same request and reply API over https.Server.
+    const app = Fastify(serverOptions(config, options));
+    logged.app = app;
     await register(app, services);
+    return app;
   } catch (error) {
+    // Nothing is left running when the app cannot be built (a bad TLS file, a plugin that fails).
     await services.close();
     throw error;
   }
-  return app;
 }
 
 /**
@@ -116,14 +122,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
  */
 async function register(app: FastifyInstance, services: Services): Promise<void> {
   app.decorate('services', services);
-  app.addHook('onClose', () => services.close());
+  app.addHook('onClose', async function closeServices() {
+    await services.close();
+  });
   authentication(app);
   answerUnrouted(app, errorPages);
   securityHeaders(app);
   transportRule(app);
   inputGuard(app);
   metrics(app);
-  cors(app);
+  answerPreflights(app);
   await rateLimits(app);
   await openApi(app);
   await apiRoutes(app);

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { corsForPrincipal } from '../http/cors.ts';
 import { answerProblems } from '../http/error-handler.ts';
 import { auditEventSchema, listAuditEventsRoute } from './audit-events.ts';
 import { createEntityRoute } from './entities/create.ts';
@@ -15,6 +16,7 @@ import { listWorkspacesRoute } from './workspaces/list.ts';
 /** Every REST route, one file each. */
 function restScope(api: FastifyInstance, _options: unknown, done: (error?: Error) => void): void {
   answerProblems(api);
+  api.addHook('onSend', corsForPrincipal);
   statusRoute(api);
   healthzRoute(api);
   meRoute(api);

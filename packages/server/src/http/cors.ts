@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OriginCache } from '../auth/origin-cache.ts';
 import type { ApiKey } from '../model/types.ts';
 
-/** Paths that answer CORS: the REST API and the two OAuth endpoints a browser client calls (DESIGN.md 1). */
+/** Paths whose preflights are answered: the REST API and the two OAuth endpoints a browser client calls (DESIGN.md 1). */
 const CORS_PATHS = /^\/(me|status|rate-limiting-state|v1\/.*|connect\/token|connect\/revocation)$/i;
 const ALLOW_METHODS = 'GET, POST, PUT, PATCH, DELETE';
 const DEFAULT_ALLOW_HEADERS = 'X-API-Key, Authorization, Content-Type, Accept';
@@ -58,14 +58,13 @@ function preflight(cache: OriginCache, request: FastifyRequest, reply: FastifyRe
 }
 
 /**
- * CORS (DESIGN.md 1 "Transport"). A preflight is allowed when any active key allows its origin; an
- * actual request gets CORS headers only when the origin is allowed by the key of its own credential,
- * so an origin that tenant B allowed cannot read tenant A's answers. `/connect/authorize` never answers.
+ * Preflights (DESIGN.md 1 "Transport"), answered at the root before any route, since no route serves
+ * OPTIONS: allowed when any active key allows the origin, for the REST API and the token and
+ * revocation endpoints. `/connect/authorize` never answers CORS.
  */
-export function cors(app: FastifyInstance): void {
+export function answerPreflights(app: FastifyInstance): void {
   const cache = app.services.origins;
-
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', async function answerPreflight(request, reply) {
     const origin = request.headers.origin;
     if (
       origin !== undefined &&
@@ -76,12 +75,17 @@ export function cors(app: FastifyInstance): void {
       return preflight(cache, request, reply, origin);
     }
   });
+}
 
-  app.addHook('onSend', async (request, reply) => {
-    const origin = request.headers.origin;
-    if (origin === undefined || request.method === 'OPTIONS' || !corsPath(request)) return;
-    addVary(reply, 'Origin');
-    const principal = request.principal;
-    if (principal && cache.allows(origin, principal.apiKey.id)) allowOrigin(reply, origin);
-  });
+/**
+ * `onSend` hook of the REST API: an actual request gets CORS headers only when the origin is allowed by
+ * the key of its own credential, so an origin that tenant B allowed cannot read tenant A's answers.
+ */
+export async function corsForPrincipal(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const origin = request.headers.origin;
+  if (origin === undefined || request.method === 'OPTIONS') return;
+  addVary(reply, 'Origin');
+  const principal = request.principal;
+  if (principal && request.server.services.origins.allows(origin, principal.apiKey.id))
+    allowOrigin(reply, origin);
 }

@@ -44,7 +44,7 @@ function check(request: FastifyRequest): string | null {
  */
 export function inputGuard(app: FastifyInstance): void {
   app.removeContentTypeParser('text/plain');
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', async function refuseUnstorableInput(request) {
     const problem = check(request);
     if (problem === null) return;
     throw new ProblemError('validation_failed', problem);

@@ -56,7 +56,7 @@ export function metrics(app: FastifyInstance): void {
     },
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', async function countResponse(request, reply) {
     const labels = {
       method: request.method,
       route: request.routeOptions.url ?? 'unmatched',

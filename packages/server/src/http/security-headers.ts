@@ -18,7 +18,7 @@ export function baseSecurityHeaders(config: Config): Record<string, string> {
  */
 export function securityHeaders(app: FastifyInstance): void {
   const headers = baseSecurityHeaders(app.services.config);
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', async function addSecurityHeaders(_request, reply) {
     reply.headers(headers);
   });
 }

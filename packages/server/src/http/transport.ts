@@ -33,7 +33,7 @@ function carriesCredentials(request: FastifyRequest): boolean {
  */
 export function transportRule(app: FastifyInstance): void {
   if (app.services.config.mode !== 'production') return;
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async function refuseInsecureCredentials(request) {
     if (request.protocol === 'https' || !carriesCredentials(request) || isLoopbackAddress(request.ip)) return;
     // RFC 6749 3.1 and 3.2 require TLS at the authorization server too; each scope answers in its format.
     throw new ProblemError('insecure_transport', 'credentials must be sent over HTTPS');

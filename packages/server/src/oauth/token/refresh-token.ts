@@ -18,7 +18,7 @@ export const refreshToken: GrantHandler = async ({ request, params, client, serv
   if (!record) throw invalidGrant('the refresh token is invalid');
   if (record.apiKeyId !== client.id) throw invalidGrant('the refresh token was issued to another client');
   if (record.revokedAt !== null) throw invalidGrant('the refresh token was revoked');
-  if (record.rotatedAt !== null) {
+  const reused = async () => {
     await revokeReusedFamily(
       services.db,
       services.denylist,
@@ -26,7 +26,10 @@ export const refreshToken: GrantHandler = async ({ request, params, client, serv
       client,
       keyActor(client.publicKey, request.ip),
     );
-    throw invalidGrant('the refresh token was already used; its whole family is revoked');
+    return invalidGrant('the refresh token was already used; its whole family is revoked');
+  };
+  if (record.rotatedAt !== null) {
+    throw await reused();
   }
   if (record.expiresAt <= Date.now()) throw invalidGrant('the refresh token has expired');
   const granted = SCOPES.filter((s) => record.scope.split(' ').includes(s));
@@ -41,14 +44,7 @@ export const refreshToken: GrantHandler = async ({ request, params, client, serv
   });
   if (!(await rotateRefreshToken(services.db, record, tokens.grant))) {
     // Used (or revoked) concurrently: as good as a reuse.
-    await revokeReusedFamily(
-      services.db,
-      services.denylist,
-      record,
-      client,
-      keyActor(client.publicKey, request.ip),
-    );
-    throw invalidGrant('the refresh token was already used; its whole family is revoked');
+    throw await reused();
   }
   return tokens.response;
 };

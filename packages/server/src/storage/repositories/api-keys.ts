@@ -36,16 +36,17 @@ const KEY_COLUMNS = [
   'k.revoked_at',
 ] as const;
 
-export interface NewApiKey {
-  tenantId: number;
-  workspaceId: number | null;
-  label: string;
-  publicKey: string;
-  redirectUris: string[];
-  corsOrigins: string[];
-  expiresAt: number | null;
-  createdBy: string | null;
-}
+export type NewApiKey = Pick<
+  ApiKey,
+  | 'tenantId'
+  | 'workspaceId'
+  | 'label'
+  | 'publicKey'
+  | 'redirectUris'
+  | 'corsOrigins'
+  | 'expiresAt'
+  | 'createdBy'
+>;
 
 export async function insertApiKey(
   db: Kysely<Database>,

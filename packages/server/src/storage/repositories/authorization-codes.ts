@@ -4,15 +4,7 @@ import type { Database } from '../schema.ts';
 
 export async function insertCode(
   db: Kysely<Database>,
-  code: {
-    codeHash: string;
-    apiKeyId: number;
-    userId: number;
-    redirectUri: string;
-    scope: string;
-    codeChallenge: string | null;
-    expiresAt: number;
-  },
+  code: Omit<CodeRecord, 'id' | 'consumedAt' | 'familyId'> & { codeHash: string },
   now: number,
 ): Promise<void> {
   await db

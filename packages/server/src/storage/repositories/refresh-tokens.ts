@@ -4,15 +4,7 @@ import type { Database } from '../schema.ts';
 
 export async function insertRefreshToken(
   db: Kysely<Database>,
-  token: {
-    tokenHash: string;
-    familyId: string;
-    parentId: number | null;
-    apiKeyId: number;
-    userId: number;
-    scope: string;
-    expiresAt: number;
-  },
+  token: Omit<RefreshTokenRecord, 'id' | 'rotatedAt' | 'revokedAt'> & { tokenHash: string },
   now: number,
 ): Promise<void> {
   await db

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Page, PageQuery, Workspace, WorkspaceScope } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
 
@@ -31,16 +31,7 @@ function withEntityCount(db: Kysely<Database>, scope: WorkspaceScope) {
   ]);
 }
 
-type Row = {
-  id: number;
-  tenant_id: number;
-  label: string;
-  logo_url: string | null;
-  state: 'Active' | 'Archived';
-  permissions: string | null;
-  data_subject_archived_retention_days: number | null;
-  nb_entities: number | null;
-};
+type Row = Omit<Selectable<Database['workspaces']>, 'created_at'> & { nb_entities: number | null };
 
 function toWorkspace(row: Row): Workspace {
   return {
