@@ -78,6 +78,8 @@ for (const store of ['memory', 'redis'] as const) {
         ]);
         expect(responses[0]?.statusCode).toBe(303);
       }
-    });
+      // 60 password checks one after another, each a deliberately slow scrypt on a low-priority thread:
+      // 10 to 18 s on a quiet 2-core machine, more when other work shares it.
+    }, 90_000);
   });
 }
