@@ -36,6 +36,7 @@ describeEachDialect('X-API-Key authentication', (dialect) => {
       apiKey: { publicKey: s.orgKeyA.key.publicKey, label: 'A org key' },
       user: null,
       scope: 'api1',
+      permissions: 'write',
     });
   });
 

@@ -113,7 +113,8 @@ describeEachDialect('tenant and workspace isolation', (dialect) => {
     });
 
     it("cannot read tenant B's audit log", async () => {
-      const res = await send(key(), 'GET', '/v1/audit-events?size=500');
+      const res = await send(s.adminKeyA.privateKey, 'GET', '/v1/audit-events?size=500');
+      expect(res.statusCode).toBe(200);
       const tenants = res.json().items.map((e: { tenantId: number }) => e.tenantId);
       expect(new Set(tenants)).toEqual(new Set([s.a.tenantId]));
     });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
-import { addMember } from '../../src/domain/users.ts';
+import { addMember } from '../../src/domain/members.ts';
 import { issueAccessToken } from '../../src/oauth/access-token.ts';
 import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
 import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
@@ -18,6 +18,7 @@ describeEachDialect('REST pre-handlers', (dialect) => {
   });
   afterAll(() => t.close());
 
+  /** A token of a new user of tenant A with `role`, through A's admin key (so the role is what limits it). */
   async function userToken(role: 'owner' | 'admin' | 'member', scope = 'api1'): Promise<string> {
     const email = `${role}-${Math.random().toString(36).slice(2)}@a.test`;
     const { user } = await addMember(
@@ -26,7 +27,7 @@ describeEachDialect('REST pre-handlers', (dialect) => {
       CLI_ACTOR,
     );
     const issued = await issueAccessToken(app.services, {
-      client: s.orgKeyA.key,
+      client: s.adminKeyA.key,
       userId: user.id,
       scope,
       workspaceId: null,

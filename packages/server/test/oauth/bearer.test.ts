@@ -68,6 +68,7 @@ describeEachDialect('Bearer authentication on the REST API', (dialect) => {
       apiKey: { publicKey: s.orgKeyA.key.publicKey, label: 'A org key' },
       user: null,
       scope: 'api1',
+      permissions: 'write',
     });
   });
 

@@ -62,6 +62,7 @@ describeEachDialect('client credentials grant', (dialect) => {
       jti: expect.any(String),
       tenant_id: s.a.tenantId,
       workspace_id: s.a.secondWorkspaceId,
+      permissions: 'write',
     });
     expect((claims.exp as number) - (claims.iat as number)).toBe(3600);
   });

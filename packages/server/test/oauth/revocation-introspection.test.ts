@@ -127,6 +127,7 @@ describeEachDialect('token revocation (RFC 7009) and introspection (RFC 7662)', 
         jti: claims.jti,
         tenant_id: s.a.tenantId,
         workspace_id: s.a.secondWorkspaceId,
+        permissions: 'write',
       });
     });
 
