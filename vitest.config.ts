@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Finds PostgreSQL once per run (GATEHOUSE_TEST_POSTGRES_URL, else a local server) for describeEachDialect.
+    globalSetup: ['packages/server/test/helpers/postgres-setup.ts'],
   },
 });

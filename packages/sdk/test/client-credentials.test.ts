@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { basicAuth } from '../../server/test/helpers/http.ts';
 import { describeEachDialect } from '../../server/test/helpers/test-app.ts';
 import { Gatehouse, GatehouseError } from '../src/index.ts';
 import { recordingFetch, type SdkServer, startServer } from './sdk-server.ts';
@@ -48,7 +49,7 @@ describeEachDialect('SDK with client credentials', (dialect) => {
     const sdk = new Gatehouse({ baseUrl: server.baseUrl, ...client(), fetch: recorder.fetch });
     await sdk.me();
     const first = recorder.calls.at(-1)?.authorization?.replace(/^Bearer /, '') ?? '';
-    const basic = `Basic ${btoa(`${client().clientId}:${client().clientSecret}`)}`;
+    const basic = basicAuth(client().clientId, client().clientSecret);
     const revoked = await fetch(`${server.baseUrl}/connect/revocation`, {
       method: 'POST',
       headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },

@@ -1,21 +1,18 @@
-import type { AddressInfo } from 'node:net';
 import { CLI_ACTOR } from '../../server/src/domain/audit.ts';
 import { createWorkspace } from '../../server/src/domain/workspaces.ts';
+import { listenTestApp } from '../../server/test/helpers/http.ts';
 import { seed } from '../../server/test/helpers/seed.ts';
-import { createTestApp, type DialectName, type TestApp } from '../../server/test/helpers/test-app.ts';
+import type { DialectName } from '../../server/test/helpers/test-app.ts';
 
 /** A real Gatehouse listening on a loopback port (the SDK talks HTTP, not `inject`), seeded. */
 export async function startServer(dialect: DialectName) {
-  const testApp: TestApp = await createTestApp(dialect);
+  const testApp = await listenTestApp(dialect);
   const seeded = await seed(testApp.storage.db);
   // Five more workspaces in tenant A (seven in all), so that lists span several pages.
   for (const label of ['Alpha', 'Bravo', 'Charlie', 'Delta', 'Echo']) {
     await createWorkspace(testApp.storage.db, seeded.a.tenantId, label, CLI_ACTOR);
   }
-  await testApp.app.listen({ host: '127.0.0.1', port: 0 });
-  // listen() on a TCP port always yields an AddressInfo (a string only for pipes and sockets).
-  const { port } = testApp.app.server.address() as AddressInfo;
-  return { baseUrl: `http://127.0.0.1:${port}`, seeded, close: () => testApp.close() };
+  return { baseUrl: testApp.issuer, seeded, close: () => testApp.close() };
 }
 
 export type SdkServer = Awaited<ReturnType<typeof startServer>>;

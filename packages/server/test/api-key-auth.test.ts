@@ -1,39 +1,27 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createApiKey, revokeApiKey, rotateApiKey } from '../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../src/domain/audit.ts';
 import { generatePrivateKey, generatePublicKey } from '../src/domain/key-format.ts';
 import { hashSecret } from '../src/domain/secrets.ts';
 import { insertApiKey, touchLastUsed } from '../src/storage/repositories/api-keys.ts';
-import { type Seed, seed } from './helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from './helpers/test-app.ts';
-
-/** The key with its last checksum character replaced by a different one. */
-const withBadChecksum = (key: string) => `${key.slice(0, -1)}${key.endsWith('0') ? '1' : '0'}`;
-
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { wait } from './helpers/http.ts';
+import { useSeededApp } from './helpers/seeded-app.ts';
+import { tamperLast } from './helpers/tamper.ts';
+import { describeEachDialect } from './helpers/test-app.ts';
 
 describeEachDialect('X-API-Key authentication', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
-  beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect);
 
-  const me = (headers: Record<string, string>) => app.inject({ method: 'GET', url: '/me', headers });
+  const me = (headers: Record<string, string>) => ctx.app.inject({ method: 'GET', url: '/me', headers });
 
   it('answers /me with the principal of a valid key', async () => {
-    const res = await me({ accept: '*/*', 'X-API-Key': s.orgKeyA.privateKey });
+    const res = await me({ accept: '*/*', 'X-API-Key': ctx.seed.orgKeyA.privateKey });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       authMethod: 'apiKey',
-      tenantId: s.a.tenantId,
+      tenantId: ctx.seed.a.tenantId,
       workspaceId: null,
-      apiKey: { publicKey: s.orgKeyA.key.publicKey, label: 'A org key' },
+      apiKey: { publicKey: ctx.seed.orgKeyA.key.publicKey, label: 'A org key' },
       user: null,
       scope: 'api1',
       permissions: 'write',
@@ -42,7 +30,7 @@ describeEachDialect('X-API-Key authentication', (dialect) => {
 
   it('accepts the header name in any case', async () => {
     for (const name of ['X-Api-Key', 'x-api-key', 'X-API-KEY']) {
-      expect((await me({ [name]: s.orgKeyA.privateKey })).statusCode).toBe(200);
+      expect((await me({ [name]: ctx.seed.orgKeyA.privateKey })).statusCode).toBe(200);
     }
   });
 
@@ -61,7 +49,8 @@ describeEachDialect('X-API-Key authentication', (dialect) => {
   it.each([
     ['a malformed key', 'not-a-key'],
     ['an empty key', ''],
-    ['a key with a bad checksum', withBadChecksum(generatePrivateKey())],
+    // Its last character is the checksum's: a different one breaks it.
+    ['a key with a bad checksum', tamperLast(generatePrivateKey())],
     ['a well-formed unknown key', generatePrivateKey()],
     ['an injection string', "gsk_' OR 1=1 --"],
     ['unicode', 'gsk_ÿÿÿÿÿÿÿÿ💥'],
@@ -73,24 +62,24 @@ describeEachDialect('X-API-Key authentication', (dialect) => {
   });
 
   it('never reads a key from the query string', async () => {
-    const res = await app.inject({
+    const res = await ctx.app.inject({
       method: 'GET',
-      url: `/me?apiKey=${s.orgKeyA.privateKey}&x-api-key=${s.orgKeyA.privateKey}`,
+      url: `/me?apiKey=${ctx.seed.orgKeyA.privateKey}&x-api-key=${ctx.seed.orgKeyA.privateKey}`,
     });
     expect(res.statusCode).toBe(401);
   });
 
   it('refuses a repeated X-API-Key header', async () => {
-    const res = await app.inject({
+    const res = await ctx.app.inject({
       method: 'GET',
       url: '/me',
-      headers: { 'x-api-key': [s.orgKeyA.privateKey, s.orgKeyB.privateKey] },
+      headers: { 'x-api-key': [ctx.seed.orgKeyA.privateKey, ctx.seed.orgKeyB.privateKey] },
     });
     expect(res.statusCode).toBe(401);
   });
 
   it('refuses a request carrying both X-API-Key and Authorization', async () => {
-    const res = await me({ 'x-api-key': s.orgKeyA.privateKey, authorization: 'Bearer abc' });
+    const res = await me({ 'x-api-key': ctx.seed.orgKeyA.privateKey, authorization: 'Bearer abc' });
     expect(res.statusCode).toBe(401);
   });
 
@@ -102,12 +91,12 @@ describeEachDialect('X-API-Key authentication', (dialect) => {
 
   it('refuses a revoked key at once, even when it was cached', async () => {
     const issued = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: 'to revoke' },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: 'to revoke' },
       CLI_ACTOR,
     );
     expect((await me({ 'x-api-key': issued.privateKey })).statusCode).toBe(200);
-    await revokeApiKey(app.services.db, issued.key.publicKey, CLI_ACTOR);
+    await revokeApiKey(ctx.app.services.db, issued.key.publicKey, CLI_ACTOR);
     // Another process (the CLI) revoked it: the invalidation feed reaches this instance within its poll interval.
     await wait(200);
     const res = await me({ 'x-api-key': issued.privateKey });
@@ -117,8 +106,8 @@ describeEachDialect('X-API-Key authentication', (dialect) => {
 
   it('refuses an expired key', async () => {
     const issued = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, expiresInMs: 50 },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, expiresInMs: 50 },
       CLI_ACTOR,
     );
     await wait(80);
@@ -128,12 +117,12 @@ describeEachDialect('X-API-Key authentication', (dialect) => {
   });
 
   it('keeps a rotated key working during its grace period only', async () => {
-    const issued = await createApiKey(app.services.db, { tenantId: s.a.tenantId }, CLI_ACTOR);
-    const withGrace = await rotateApiKey(app.services.db, issued.key.publicKey, 60_000, CLI_ACTOR);
+    const issued = await createApiKey(ctx.app.services.db, { tenantId: ctx.seed.a.tenantId }, CLI_ACTOR);
+    const withGrace = await rotateApiKey(ctx.app.services.db, issued.key.publicKey, 60_000, CLI_ACTOR);
     await wait(200);
     expect((await me({ 'x-api-key': issued.privateKey })).statusCode).toBe(200);
     expect((await me({ 'x-api-key': withGrace.privateKey })).statusCode).toBe(200);
-    const noGrace = await rotateApiKey(app.services.db, issued.key.publicKey, 0, CLI_ACTOR);
+    const noGrace = await rotateApiKey(ctx.app.services.db, issued.key.publicKey, 0, CLI_ACTOR);
     await wait(200);
     for (const old of [issued.privateKey, withGrace.privateKey]) {
       const res = await me({ 'x-api-key': old });
@@ -144,10 +133,10 @@ describeEachDialect('X-API-Key authentication', (dialect) => {
   });
 
   it('records when a key was last used, in batches', async () => {
-    const issued = await createApiKey(app.services.db, { tenantId: s.a.tenantId }, CLI_ACTOR);
+    const issued = await createApiKey(ctx.app.services.db, { tenantId: ctx.seed.a.tenantId }, CLI_ACTOR);
     await me({ 'x-api-key': issued.privateKey });
-    await app.services.keys.flush();
-    const row = await app.services.db
+    await ctx.app.services.keys.flush();
+    const row = await ctx.app.services.db
       .selectFrom('api_keys')
       .select('last_used_at')
       .where('id', '=', issued.key.id)
@@ -156,14 +145,14 @@ describeEachDialect('X-API-Key authentication', (dialect) => {
   });
 
   it('writes a batch of last-used times, each key its own, across statement chunks', async () => {
-    const db = app.services.db;
+    const db = ctx.app.services.db;
     const ids = await db.transaction().execute(async (trx) => {
       const created: number[] = [];
       for (let i = 0; i < 501; i++) {
         const key = await insertApiKey(
           trx,
           {
-            tenantId: s.b.tenantId,
+            tenantId: ctx.seed.b.tenantId,
             workspaceId: null,
             label: `batch ${i}`,
             publicKey: generatePublicKey(),
@@ -191,11 +180,11 @@ describeEachDialect('X-API-Key authentication', (dialect) => {
   });
 
   it('stores only the hash of a private key', async () => {
-    const rows = await app.services.db.selectFrom('api_key_secrets').selectAll().execute();
+    const rows = await ctx.app.services.db.selectFrom('api_key_secrets').selectAll().execute();
     const dump =
       JSON.stringify(rows) +
-      JSON.stringify(await app.services.db.selectFrom('api_keys').selectAll().execute());
-    expect(dump).not.toContain(s.orgKeyA.privateKey);
-    expect(dump).not.toContain(s.orgKeyA.privateKey.slice(4, 40));
+      JSON.stringify(await ctx.app.services.db.selectFrom('api_keys').selectAll().execute());
+    expect(dump).not.toContain(ctx.seed.orgKeyA.privateKey);
+    expect(dump).not.toContain(ctx.seed.orgKeyA.privateKey.slice(4, 40));
   });
 });

@@ -1,12 +1,10 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey, rotateApiKey } from '../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../src/domain/audit.ts';
 import { mayReadAuditLog } from '../src/domain/audit-log.ts';
 import type { Principal } from '../src/model/types.ts';
-import { runCommonRouteTests } from './helpers/common-route-tests.ts';
-import { type Seed, seed } from './helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from './helpers/test-app.ts';
+import { useSeededApp } from './helpers/seeded-app.ts';
+import { describeEachDialect } from './helpers/test-app.ts';
 
 interface Event {
   id: number;
@@ -18,21 +16,13 @@ interface Event {
 
 /** DESIGN.md 3 rule 11: owners read their organization's audit log at GET /v1/audit-events. */
 describeEachDialect('GET /v1/audit-events', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
-  beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect);
 
   const read = (key: string, query = '') =>
-    app.inject({ method: 'GET', url: `/v1/audit-events${query}`, headers: { 'x-api-key': key } });
+    ctx.app.inject({ method: 'GET', url: `/v1/audit-events${query}`, headers: { 'x-api-key': key } });
 
   it("lists the organization's events, newest first, in the documented shape", async () => {
-    const res = await read(s.adminKeyA.privateKey);
+    const res = await read(ctx.seed.adminKeyA.privateKey);
     expect(res.statusCode).toBe(200);
     const { items, total } = res.json() as { items: Event[]; total: number };
     expect(total).toBe(items.length);
@@ -46,10 +36,10 @@ describeEachDialect('GET /v1/audit-events', (dialect) => {
     expect(items.map((e) => e.id)).toEqual([...items.map((e) => e.id)].sort((a, b) => b - a));
     expect(items[0]).toEqual({
       id: expect.any(Number),
-      tenantId: s.a.tenantId,
+      tenantId: ctx.seed.a.tenantId,
       actor: 'cli',
       action: 'api_key.created',
-      target: s.adminKeyA.key.publicKey,
+      target: ctx.seed.adminKeyA.key.publicKey,
       ip: null,
       userAgent: null,
       details: { workspaceId: null, permissions: 'admin' },
@@ -58,58 +48,52 @@ describeEachDialect('GET /v1/audit-events', (dialect) => {
   });
 
   it('is part of the admin API: a write key of the organization gets 404', async () => {
-    const res = await read(s.orgKeyA.privateKey);
+    const res = await read(ctx.seed.orgKeyA.privateKey);
     expect(res.statusCode).toBe(404);
     expect(res.json().code).toBe('not_found');
   });
 
   it('shows each tenant only its own events', async () => {
-    const a = (await read(s.adminKeyA.privateKey)).json().items as Event[];
-    const b = (await read(s.adminKeyB.privateKey)).json().items as Event[];
-    expect(new Set(a.map((e) => e.tenantId))).toEqual(new Set([s.a.tenantId]));
-    expect(new Set(b.map((e) => e.tenantId))).toEqual(new Set([s.b.tenantId]));
-    expect(b.map((e) => e.target)).not.toContain(s.orgKeyA.key.publicKey);
+    const a = (await read(ctx.seed.adminKeyA.privateKey)).json().items as Event[];
+    const b = (await read(ctx.seed.adminKeyB.privateKey)).json().items as Event[];
+    expect(new Set(a.map((e) => e.tenantId))).toEqual(new Set([ctx.seed.a.tenantId]));
+    expect(new Set(b.map((e) => e.tenantId))).toEqual(new Set([ctx.seed.b.tenantId]));
+    expect(b.map((e) => e.target)).not.toContain(ctx.seed.orgKeyA.key.publicKey);
   });
 
   it('records revocation and rotation, and never a private key', async () => {
-    const issued = await createApiKey(app.services.db, { tenantId: s.a.tenantId }, CLI_ACTOR);
-    const rotated = await rotateApiKey(app.services.db, issued.key.publicKey, 0, CLI_ACTOR);
-    await revokeApiKey(app.services.db, issued.key.publicKey, CLI_ACTOR);
-    const res = await read(s.adminKeyA.privateKey, '?size=3');
+    const issued = await createApiKey(ctx.app.services.db, { tenantId: ctx.seed.a.tenantId }, CLI_ACTOR);
+    const rotated = await rotateApiKey(ctx.app.services.db, issued.key.publicKey, 0, CLI_ACTOR);
+    await revokeApiKey(ctx.app.services.db, issued.key.publicKey, CLI_ACTOR);
+    const res = await read(ctx.seed.adminKeyA.privateKey, '?size=3');
     const items = res.json().items as Event[];
     expect(items.map((e) => [e.action, e.target])).toEqual([
       ['api_key.revoked', issued.key.publicKey],
       ['api_key.rotated', issued.key.publicKey],
       ['api_key.created', issued.key.publicKey],
     ]);
-    for (const secret of [issued.privateKey, rotated.privateKey, s.adminKeyA.privateKey])
+    for (const secret of [issued.privateKey, rotated.privateKey, ctx.seed.adminKeyA.privateKey])
       expect(res.body).not.toContain(secret);
   });
 
   it('pages with page and size', async () => {
-    const all = (await read(s.adminKeyA.privateKey, '?size=500')).json();
-    const second = (await read(s.adminKeyA.privateKey, '?page=2&size=2')).json();
+    const all = (await read(ctx.seed.adminKeyA.privateKey, '?size=500')).json();
+    const second = (await read(ctx.seed.adminKeyA.privateKey, '?page=2&size=2')).json();
     expect(second.total).toBe(all.total);
     expect(second.items).toEqual(all.items.slice(2, 4));
   });
 
   it('refuses a page size over 500 with a 400 problem', async () => {
-    const res = await read(s.adminKeyA.privateKey, '?size=501');
+    const res = await read(ctx.seed.adminKeyA.privateKey, '?size=501');
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe('validation_failed');
   });
 
   it('answers 404 to a workspace-scoped key: the log belongs to the organization', async () => {
-    const res = await read(s.workspaceKeyA.privateKey);
+    const res = await read(ctx.seed.workspaceKeyA.privateKey);
     expect(res.statusCode).toBe(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).not.toContain('api_key');
-  });
-
-  describe('common route checks', () => {
-    runCommonRouteTests({ app: () => app, foreignKey: () => s.orgKeyB.privateKey }, [
-      { name: 'GET /v1/audit-events', method: 'GET', url: () => '/v1/audit-events', tenantResource: false },
-    ]);
   });
 });
 

@@ -1,26 +1,20 @@
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Seed, seed } from './helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from './helpers/test-app.ts';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { beforeAll, expect, it } from 'vitest';
+import { useSeededApp } from './helpers/seeded-app.ts';
+import { describeEachDialect } from './helpers/test-app.ts';
 
 /**
  * DESIGN.md 3 rule 10: malformed, oversized, wrongly typed or hostile input gets a 4xx in the documented
  * format (`application/problem+json` with a `requestId`), never a 500, never a stack trace.
  */
 describeEachDialect('bad input', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
+  const ctx = useSeededApp(dialect);
   let entitiesUrl: string;
   beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
-    entitiesUrl = `/v1/workspaces/${s.a.mainWorkspaceId}/entities`;
+    entitiesUrl = `/v1/workspaces/${ctx.seed.a.mainWorkspaceId}/entities`;
   });
-  afterAll(() => t.close());
 
-  const key = () => ({ 'x-api-key': s.orgKeyA.privateKey });
+  const key = () => ({ 'x-api-key': ctx.seed.orgKeyA.privateKey });
 
   /** The documented error format, checked on every error answer of this file. */
   function expectProblem(res: LightMyRequestResponse, status: number) {
@@ -48,7 +42,12 @@ describeEachDialect('bad input', (dialect) => {
   }
 
   const post = (options: Partial<InjectOptions>) =>
-    app.inject({ method: 'POST', url: entitiesUrl, ...options, headers: { ...key(), ...options.headers } });
+    ctx.app.inject({
+      method: 'POST',
+      url: entitiesUrl,
+      ...options,
+      headers: { ...key(), ...options.headers },
+    });
 
   it('refuses an oversized body with 413', async () => {
     const res = await post({
@@ -59,7 +58,7 @@ describeEachDialect('bad input', (dialect) => {
   });
 
   it('refuses an oversized body with 413 even before authentication', async () => {
-    const res = await app.inject({
+    const res = await ctx.app.inject({
       method: 'POST',
       url: entitiesUrl,
       headers: { 'content-type': 'application/json' },
@@ -106,12 +105,12 @@ describeEachDialect('bad input', (dialect) => {
     const res = await post({ payload: { name } });
     expect(res.statusCode).toBe(201);
     expect(res.json().name).toBe(name);
-    const listed = await app.inject({ method: 'GET', url: `${entitiesUrl}?size=500`, headers: key() });
+    const listed = await ctx.app.inject({ method: 'GET', url: `${entitiesUrl}?size=500`, headers: key() });
     expect(listed.json().items.map((e: { name: string }) => e.name)).toContain(name);
   });
 
   it('keeps working after hostile labels: no table was dropped', async () => {
-    const res = await app.inject({ method: 'GET', url: '/v1/workspaces', headers: key() });
+    const res = await ctx.app.inject({ method: 'GET', url: '/v1/workspaces', headers: key() });
     expect(res.json().total).toBe(2);
   });
 
@@ -123,7 +122,7 @@ describeEachDialect('bad input', (dialect) => {
     ['an injection in sortBy', `sortBy=${encodeURIComponent('id; DROP TABLE workspaces')}`],
     ['sortBy naming a secret column', 'sortBy=secret_hash'],
   ])('answers %s with 200 and nothing extra', async (_name, query) => {
-    const res = await app.inject({ method: 'GET', url: `/v1/workspaces?${query}`, headers: key() });
+    const res = await ctx.app.inject({ method: 'GET', url: `/v1/workspaces?${query}`, headers: key() });
     expect(res.statusCode).toBe(200);
     expect(res.json().total).toBeLessThanOrEqual(2);
   });
@@ -142,7 +141,7 @@ describeEachDialect('bad input', (dialect) => {
     ['a duplicated size', 'size=1&size=500'],
     ['a sortBy over 50 characters', `sortBy=${'x'.repeat(51)}`],
   ])('refuses %s with a 400 problem', async (_name, query) => {
-    const res = await app.inject({ method: 'GET', url: `/v1/workspaces?${query}`, headers: key() });
+    const res = await ctx.app.inject({ method: 'GET', url: `/v1/workspaces?${query}`, headers: key() });
     expect(expectProblem(res, 400).code).toBe('validation_failed');
   });
 
@@ -154,25 +153,25 @@ describeEachDialect('bad input', (dialect) => {
     ['an oversized API key', { 'x-api-key': `gsk_${'a'.repeat(10_000)}` }],
     ['an API key with a CRLF', { 'x-api-key': 'gsk_abc\r\nX-Injected: 1' }],
   ])('answers %s with a 401 problem', async (_name, headers) => {
-    const res = await app.inject({ method: 'GET', url: '/me', headers });
+    const res = await ctx.app.inject({ method: 'GET', url: '/me', headers });
     expect(expectProblem(res, 401).code).toMatch(/^(invalid_token|unauthorized)$/);
     expect(res.headers['x-injected']).toBeUndefined();
   });
 
   it('answers an unknown route with a 404 problem', async () => {
-    expectProblem(await app.inject({ method: 'GET', url: '/v1/nothing-here', headers: key() }), 404);
-    expectProblem(await app.inject({ method: 'GET', url: `/${'a/'.repeat(2000)}` }), 404);
+    expectProblem(await ctx.app.inject({ method: 'GET', url: '/v1/nothing-here', headers: key() }), 404);
+    expectProblem(await ctx.app.inject({ method: 'GET', url: `/${'a/'.repeat(2000)}` }), 404);
   });
 
   it('answers an unsupported method on a known path with a 4xx problem', async () => {
-    const res = await app.inject({ method: 'PATCH', url: '/v1/workspaces', headers: key() });
+    const res = await ctx.app.inject({ method: 'PATCH', url: '/v1/workspaces', headers: key() });
     expect(res.statusCode).toBeGreaterThanOrEqual(400);
     expect(res.statusCode).toBeLessThan(500);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
   it('refuses a NUL in an OAuth form parameter with invalid_request, never a 500', async () => {
-    const res = await app.inject({
+    const res = await ctx.app.inject({
       method: 'POST',
       url: '/connect/token',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -185,7 +184,7 @@ describeEachDialect('bad input', (dialect) => {
   it('gives every error a distinct requestId, chosen by the server', async () => {
     const ids = new Set<string>();
     for (let i = 0; i < 3; i++) {
-      const res = await app.inject({ method: 'GET', url: '/me', headers: { 'request-id': 'forged' } });
+      const res = await ctx.app.inject({ method: 'GET', url: '/me', headers: { 'request-id': 'forged' } });
       ids.add(res.json().requestId);
     }
     expect(ids.size).toBe(3);

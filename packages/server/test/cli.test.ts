@@ -7,12 +7,11 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
-import { describeEachDialect, testConfig } from './helpers/test-app.ts';
+import { describeEachDialect, POSTGRES_URL, testConfig } from './helpers/test-app.ts';
 
 const BIN = resolve(import.meta.dirname, '../bin/gatehouse.js');
 const SECRET = 'cli-test-secret-cli-test-secret-0123456789';
 const PASSWORD = 'a long enough passphrase';
-const POSTGRES_URL = process.env.GATEHOUSE_TEST_POSTGRES_URL;
 
 interface Run {
   code: number;
@@ -31,10 +30,11 @@ async function freshDatabase(
       drop: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
-  if (!POSTGRES_URL) throw new Error('GATEHOUSE_TEST_POSTGRES_URL is not set');
+  const server = POSTGRES_URL;
+  if (!server) throw new Error('no PostgreSQL for the tests (see describeEachDialect)');
   const name = `gatehouse_cli_${randomBytes(6).toString('hex')}`;
   const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    const client = new pg.Client({ connectionString: server });
     await client.connect();
     try {
       await client.query(sql);
@@ -43,7 +43,7 @@ async function freshDatabase(
     }
   };
   await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(POSTGRES_URL);
+  const url = new URL(server);
   url.pathname = `/${name}`;
   return {
     url: url.href,

@@ -1,11 +1,12 @@
-import type { FastifyInstance, FastifyReply, LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyReply, LightMyRequestResponse } from 'fastify';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, type IssuedApiKey, revokeApiKey } from '../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../src/domain/audit.ts';
 import { corsForKey } from '../src/http/cors.ts';
 import type { ApiKey } from '../src/model/types.ts';
-import { type Seed, seed } from './helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from './helpers/test-app.ts';
+import { basicAuth, postForm, wait } from './helpers/http.ts';
+import { useSeededApp } from './helpers/seeded-app.ts';
+import { describeEachDialect } from './helpers/test-app.ts';
 
 const ORIGIN_A = 'https://app.tenant-a.example';
 const ORIGIN_B = 'https://app.tenant-b.example';
@@ -18,26 +19,24 @@ function expectNoCors(res: LightMyRequestResponse) {
 
 /** DESIGN.md 1 "Transport": preflights against the platform's origins, actual requests against the credential's own key. */
 describeEachDialect('CORS', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
+  const ctx = useSeededApp(dialect);
   let keyA: IssuedApiKey;
   beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
     keyA = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, corsOrigins: [ORIGIN_A] },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, corsOrigins: [ORIGIN_A] },
       CLI_ACTOR,
     );
-    await createApiKey(app.services.db, { tenantId: s.b.tenantId, corsOrigins: [ORIGIN_B] }, CLI_ACTOR);
-    await app.services.origins.refresh();
+    await createApiKey(
+      ctx.app.services.db,
+      { tenantId: ctx.seed.b.tenantId, corsOrigins: [ORIGIN_B] },
+      CLI_ACTOR,
+    );
+    await ctx.app.services.origins.refresh();
   });
-  afterAll(() => t.close());
 
   const preflight = (url: string, origin: string, requestHeaders?: string) =>
-    app.inject({
+    ctx.app.inject({
       method: 'OPTIONS',
       url,
       headers: {
@@ -47,7 +46,7 @@ describeEachDialect('CORS', (dialect) => {
       },
     });
   const call = (url: string, key: string, origin: string) =>
-    app.inject({ method: 'GET', url, headers: { origin, 'x-api-key': key } });
+    ctx.app.inject({ method: 'GET', url, headers: { origin, 'x-api-key': key } });
 
   describe('preflight', () => {
     it('is allowed for an origin some active key allows', async () => {
@@ -124,26 +123,20 @@ describeEachDialect('CORS', (dialect) => {
     });
 
     it('get no CORS headers for an origin allowed only by another key of the same tenant', async () => {
-      expectNoCors(await call('/me', s.orgKeyA.privateKey, ORIGIN_A));
+      expectNoCors(await call('/me', ctx.seed.orgKeyA.privateKey, ORIGIN_A));
     });
 
     it('get no CORS headers without a valid credential', async () => {
-      const res = await app.inject({ method: 'GET', url: '/me', headers: { origin: ORIGIN_A } });
+      const res = await ctx.app.inject({ method: 'GET', url: '/me', headers: { origin: ORIGIN_A } });
       expect(res.statusCode).toBe(401);
       expectNoCors(res);
     });
 
     it("get CORS headers from the token endpoint only for the authenticated client's own origins", async () => {
       const token = (origin: string) =>
-        app.inject({
-          method: 'POST',
-          url: '/connect/token',
-          headers: {
-            origin,
-            authorization: `Basic ${Buffer.from(`${keyA.key.publicKey}:${keyA.privateKey}`).toString('base64')}`,
-            'content-type': 'application/x-www-form-urlencoded',
-          },
-          payload: 'grant_type=client_credentials&scope=api1',
+        postForm(ctx.app, '/connect/token', 'grant_type=client_credentials&scope=api1', {
+          origin,
+          authorization: basicAuth(keyA.key.publicKey, keyA.privateKey),
         });
       const allowed = await token(ORIGIN_A);
       expect(allowed.statusCode).toBe(200);
@@ -152,7 +145,7 @@ describeEachDialect('CORS', (dialect) => {
     });
 
     it('get no CORS headers on the authorization endpoint', async () => {
-      const res = await app.inject({
+      const res = await ctx.app.inject({
         method: 'GET',
         url: `/connect/authorize?client_id=${keyA.key.publicKey}`,
         headers: { origin: ORIGIN_A },
@@ -165,28 +158,28 @@ describeEachDialect('CORS', (dialect) => {
     it('drops the origins of a revoked key once the revocation is seen', async () => {
       const origin = 'https://soon-revoked.example';
       const issued = await createApiKey(
-        app.services.db,
-        { tenantId: s.a.tenantId, corsOrigins: [origin] },
+        ctx.app.services.db,
+        { tenantId: ctx.seed.a.tenantId, corsOrigins: [origin] },
         CLI_ACTOR,
       );
-      await app.services.origins.refresh();
+      await ctx.app.services.origins.refresh();
       expect((await preflight('/me', origin)).headers['access-control-allow-origin']).toBe(origin);
-      await revokeApiKey(app.services.db, issued.key.publicKey, CLI_ACTOR);
+      await revokeApiKey(ctx.app.services.db, issued.key.publicKey, CLI_ACTOR);
       // The invalidation feed (what any instance or the CLI writes) triggers the refresh.
-      await app.services.keys.poll();
-      await app.services.origins.refresh();
+      await ctx.app.services.keys.poll();
+      await ctx.app.services.origins.refresh();
       expectNoCors(await preflight('/me', origin));
     });
 
     it('ignores the origins of an expired key', async () => {
       const origin = 'https://expired.example';
       await createApiKey(
-        app.services.db,
-        { tenantId: s.a.tenantId, corsOrigins: [origin], expiresInMs: 1 },
+        ctx.app.services.db,
+        { tenantId: ctx.seed.a.tenantId, corsOrigins: [origin], expiresInMs: 1 },
         CLI_ACTOR,
       );
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      await app.services.origins.refresh();
+      await wait(5);
+      await ctx.app.services.origins.refresh();
       expectNoCors(await preflight('/me', origin));
     });
   });

@@ -1,46 +1,46 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCommonRouteTests } from './helpers/common-route-tests.ts';
-import { type Seed, seed } from './helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from './helpers/test-app.ts';
+import { beforeAll, expect, it } from 'vitest';
+import { useSeededApp } from './helpers/seeded-app.ts';
+import { describeEachDialect } from './helpers/test-app.ts';
 
 describeEachDialect('workspace entities', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
+  const ctx = useSeededApp(dialect);
   let entityOfMain: number;
   beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
-    entityOfMain = (await create(s.a.mainWorkspaceId, 'Fixture')).json().id;
+    entityOfMain = (await create(ctx.seed.a.mainWorkspaceId, 'Fixture')).json().id;
   });
-  afterAll(() => t.close());
 
-  const headers = () => ({ 'x-api-key': s.orgKeyA.privateKey });
+  const headers = () => ({ 'x-api-key': ctx.seed.orgKeyA.privateKey });
   const create = (workspaceId: number, name: unknown) =>
-    app.inject({
+    ctx.app.inject({
       method: 'POST',
       url: `/v1/workspaces/${workspaceId}/entities`,
       headers: headers(),
       payload: { name },
     });
   const list = (workspaceId: number, query = '') =>
-    app.inject({ method: 'GET', url: `/v1/workspaces/${workspaceId}/entities${query}`, headers: headers() });
+    ctx.app.inject({
+      method: 'GET',
+      url: `/v1/workspaces/${workspaceId}/entities${query}`,
+      headers: headers(),
+    });
   const remove = (workspaceId: number, id: number) =>
-    app.inject({ method: 'DELETE', url: `/v1/workspaces/${workspaceId}/entities/${id}`, headers: headers() });
+    ctx.app.inject({
+      method: 'DELETE',
+      url: `/v1/workspaces/${workspaceId}/entities/${id}`,
+      headers: headers(),
+    });
 
   it('creates an entity: 201 with id, workspaceId, trimmed name and an ISO creation time', async () => {
-    const res = await create(s.a.secondWorkspaceId, '  Acme SAS  ');
+    const res = await create(ctx.seed.a.secondWorkspaceId, '  Acme SAS  ');
     expect(res.statusCode).toBe(201);
     const body = res.json();
     expect(Object.keys(body).sort()).toEqual(['createdAt', 'id', 'name', 'workspaceId']);
-    expect(body).toMatchObject({ workspaceId: s.a.secondWorkspaceId, name: 'Acme SAS' });
+    expect(body).toMatchObject({ workspaceId: ctx.seed.a.secondWorkspaceId, name: 'Acme SAS' });
     expect(new Date(body.createdAt).toISOString()).toBe(body.createdAt);
   });
 
   it('lists a workspace entities as {items, total}, oldest first, paginated', async () => {
-    const workspace = s.a.secondWorkspaceId;
+    const workspace = ctx.seed.a.secondWorkspaceId;
     for (const name of ['E1', 'E2', 'E3']) await create(workspace, name);
     const all = await list(workspace);
     expect(all.statusCode).toBe(200);
@@ -55,24 +55,24 @@ describeEachDialect('workspace entities', (dialect) => {
   });
 
   it('lists only the entities of the workspace in the path', async () => {
-    const items = (await list(s.a.mainWorkspaceId)).json().items as { workspaceId: number }[];
-    expect(items.every((e) => e.workspaceId === s.a.mainWorkspaceId)).toBe(true);
+    const items = (await list(ctx.seed.a.mainWorkspaceId)).json().items as { workspaceId: number }[];
+    expect(items.every((e) => e.workspaceId === ctx.seed.a.mainWorkspaceId)).toBe(true);
   });
 
   it('deletes an entity: 204, then 404 when deleted again', async () => {
-    const id = (await create(s.a.mainWorkspaceId, 'Short-lived')).json().id;
-    const first = await remove(s.a.mainWorkspaceId, id);
+    const id = (await create(ctx.seed.a.mainWorkspaceId, 'Short-lived')).json().id;
+    const first = await remove(ctx.seed.a.mainWorkspaceId, id);
     expect(first.statusCode).toBe(204);
     expect(first.body).toBe('');
-    const again = await remove(s.a.mainWorkspaceId, id);
+    const again = await remove(ctx.seed.a.mainWorkspaceId, id);
     expect(again.statusCode).toBe(404);
     expect(again.json().code).toBe('not_found');
   });
 
   it('answers 404 when the entity exists but under another workspace of the same tenant', async () => {
-    const res = await remove(s.a.secondWorkspaceId, entityOfMain);
+    const res = await remove(ctx.seed.a.secondWorkspaceId, entityOfMain);
     expect(res.statusCode).toBe(404);
-    expect((await list(s.a.mainWorkspaceId)).json().items.map((e: { id: number }) => e.id)).toContain(
+    expect((await list(ctx.seed.a.mainWorkspaceId)).json().items.map((e: { id: number }) => e.id)).toContain(
       entityOfMain,
     );
   });
@@ -91,9 +91,9 @@ describeEachDialect('workspace entities', (dialect) => {
     ['a name with control characters', { name: 'a\u0000b' }],
     ['an object as name', { name: { $ne: null } }],
   ])('refuses %s with a 400 problem', async (_case, payload) => {
-    const res = await app.inject({
+    const res = await ctx.app.inject({
       method: 'POST',
-      url: `/v1/workspaces/${s.a.mainWorkspaceId}/entities`,
+      url: `/v1/workspaces/${ctx.seed.a.mainWorkspaceId}/entities`,
       headers: headers(),
       payload,
     });
@@ -103,43 +103,24 @@ describeEachDialect('workspace entities', (dialect) => {
   });
 
   it('drops fields it does not know: a body cannot move an entity to another tenant', async () => {
-    const res = await app.inject({
+    const res = await ctx.app.inject({
       method: 'POST',
-      url: `/v1/workspaces/${s.a.mainWorkspaceId}/entities`,
+      url: `/v1/workspaces/${ctx.seed.a.mainWorkspaceId}/entities`,
       headers: headers(),
-      payload: { name: 'Mass assignment', tenantId: s.b.tenantId, workspaceId: s.b.workspaceId, id: 1 },
+      payload: {
+        name: 'Mass assignment',
+        tenantId: ctx.seed.b.tenantId,
+        workspaceId: ctx.seed.b.workspaceId,
+        id: 1,
+      },
     });
     expect(res.statusCode).toBe(201);
-    expect(res.json().workspaceId).toBe(s.a.mainWorkspaceId);
-    const other = await app.inject({
+    expect(res.json().workspaceId).toBe(ctx.seed.a.mainWorkspaceId);
+    const other = await ctx.app.inject({
       method: 'GET',
-      url: `/v1/workspaces/${s.b.workspaceId}/entities`,
-      headers: { 'x-api-key': s.orgKeyB.privateKey },
+      url: `/v1/workspaces/${ctx.seed.b.workspaceId}/entities`,
+      headers: { 'x-api-key': ctx.seed.orgKeyB.privateKey },
     });
     expect(other.json().total).toBe(0);
-  });
-
-  describe('common route checks', () => {
-    runCommonRouteTests({ app: () => app, foreignKey: () => s.orgKeyB.privateKey }, [
-      {
-        name: 'GET /v1/workspaces/{id}/entities',
-        method: 'GET',
-        url: () => `/v1/workspaces/${s.a.mainWorkspaceId}/entities`,
-        tenantResource: true,
-      },
-      {
-        name: 'POST /v1/workspaces/{id}/entities',
-        method: 'POST',
-        url: () => `/v1/workspaces/${s.a.mainWorkspaceId}/entities`,
-        payload: { name: 'intruder' },
-        tenantResource: true,
-      },
-      {
-        name: 'DELETE /v1/workspaces/{id}/entities/{entityId}',
-        method: 'DELETE',
-        url: () => `/v1/workspaces/${s.a.mainWorkspaceId}/entities/${entityOfMain}`,
-        tenantResource: true,
-      },
-    ]);
   });
 });

@@ -1,10 +1,9 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../src/domain/audit.ts';
 import { generatePrivateKey } from '../src/domain/key-format.ts';
-import { type Seed, seed } from './helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from './helpers/test-app.ts';
+import { useSeededApp } from './helpers/seeded-app.ts';
+import { createTestApp, describeEachDialect } from './helpers/test-app.ts';
 
 /** The value of one sample line, e.g. `gatehouse_auth_total{method="apiKey",result="valid"}`. */
 function sample(text: string, series: string): number {
@@ -13,25 +12,17 @@ function sample(text: string, series: string): number {
 }
 
 describeEachDialect('Prometheus metrics', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
-  beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect);
 
   const scrape = async () => {
-    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    const res = await ctx.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     return res.body;
   };
-  const me = (headers: Record<string, string>) => app.inject({ method: 'GET', url: '/me', headers });
+  const me = (headers: Record<string, string>) => ctx.app.inject({ method: 'GET', url: '/me', headers });
 
   it('serves the Prometheus text format without authentication, never cached', async () => {
-    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    const res = await ctx.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(res.headers['cache-control']).toBe('no-store');
@@ -49,10 +40,10 @@ describeEachDialect('Prometheus metrics', (dialect) => {
   });
 
   it('counts requests and their latency by route pattern and status', async () => {
-    const headers = { 'x-api-key': s.orgKeyA.privateKey };
-    await app.inject({ url: `/v1/workspaces/${s.a.mainWorkspaceId}`, headers });
-    await app.inject({ url: `/v1/workspaces/${s.a.secondWorkspaceId}`, headers });
-    await app.inject({ url: '/v1/workspaces/2147483000', headers });
+    const headers = { 'x-api-key': ctx.seed.orgKeyA.privateKey };
+    await ctx.app.inject({ url: `/v1/workspaces/${ctx.seed.a.mainWorkspaceId}`, headers });
+    await ctx.app.inject({ url: `/v1/workspaces/${ctx.seed.a.secondWorkspaceId}`, headers });
+    await ctx.app.inject({ url: '/v1/workspaces/2147483000', headers });
     const text = await scrape();
     const route = 'method="GET",route="/v1/workspaces/:id"';
     expect(sample(text, `gatehouse_http_requests_total{${route},status="200"}`)).toBe(2);
@@ -65,10 +56,10 @@ describeEachDialect('Prometheus metrics', (dialect) => {
 
   it('labels with the declared pattern only, never the raw URL, so series stay bounded', async () => {
     const noise = `/no/such/route/${Math.random().toString(36).slice(2)}`;
-    await app.inject({ url: `${noise}?secret=abc` });
-    await app.inject({
-      url: `/v1/workspaces/${s.a.mainWorkspaceId}?q=hello`,
-      headers: { 'x-api-key': s.orgKeyA.privateKey },
+    await ctx.app.inject({ url: `${noise}?secret=abc` });
+    await ctx.app.inject({
+      url: `/v1/workspaces/${ctx.seed.a.mainWorkspaceId}?q=hello`,
+      headers: { 'x-api-key': ctx.seed.orgKeyA.privateKey },
     });
     const text = await scrape();
     expect(text).not.toContain(noise);
@@ -79,9 +70,9 @@ describeEachDialect('Prometheus metrics', (dialect) => {
 
   it('counts API key checks by outcome', async () => {
     const before = await scrape();
-    const revoked = await createApiKey(app.services.db, { tenantId: s.a.tenantId }, CLI_ACTOR);
-    await revokeApiKey(app.services.db, revoked.key.publicKey, CLI_ACTOR);
-    await me({ 'x-api-key': s.orgKeyB.privateKey });
+    const revoked = await createApiKey(ctx.app.services.db, { tenantId: ctx.seed.a.tenantId }, CLI_ACTOR);
+    await revokeApiKey(ctx.app.services.db, revoked.key.publicKey, CLI_ACTOR);
+    await me({ 'x-api-key': ctx.seed.orgKeyB.privateKey });
     await me({ 'x-api-key': 'not-a-key' });
     await me({ 'x-api-key': generatePrivateKey() });
     await me({ 'x-api-key': revoked.privateKey });
@@ -104,7 +95,7 @@ describeEachDialect('Prometheus metrics', (dialect) => {
   });
 
   it('counts key cache hits and misses', async () => {
-    const issued = await createApiKey(app.services.db, { tenantId: s.a.tenantId }, CLI_ACTOR);
+    const issued = await createApiKey(ctx.app.services.db, { tenantId: ctx.seed.a.tenantId }, CLI_ACTOR);
     const before = await scrape();
     await me({ 'x-api-key': issued.privateKey });
     await me({ 'x-api-key': issued.privateKey });
@@ -123,9 +114,9 @@ describeEachDialect('Prometheus metrics', (dialect) => {
   });
 
   it('never exposes a secret', async () => {
-    await me({ 'x-api-key': s.orgKeyA.privateKey });
+    await me({ 'x-api-key': ctx.seed.orgKeyA.privateKey });
     const text = await scrape();
-    for (const key of [s.orgKeyA, s.orgKeyB, s.workspaceKeyA]) {
+    for (const key of [ctx.seed.orgKeyA, ctx.seed.orgKeyB, ctx.seed.workspaceKeyA]) {
       expect(text).not.toContain(key.privateKey);
       expect(text).not.toContain(key.key.publicKey);
     }

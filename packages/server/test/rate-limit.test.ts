@@ -7,7 +7,9 @@ import { ConfigError } from '../src/config/config.ts';
 import { createApiKey } from '../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../src/domain/audit.ts';
 import type { ApiKey } from '../src/model/types.ts';
+import { basicAuth, postForm } from './helpers/http.ts';
 import { type Seed, seed } from './helpers/seed.ts';
+import { useSeededApp } from './helpers/seeded-app.ts';
 import { createTestApp, describeEachDialect, type TestApp, testConfig } from './helpers/test-app.ts';
 
 const LIMITS = { GATEHOUSE_RATE_LIMIT: '3', GATEHOUSE_TOKEN_RATE_LIMIT: '3' };
@@ -31,20 +33,12 @@ function expectTooMany(res: LightMyRequestResponse) {
 
 /** DESIGN.md 3 rule 9: per credential on the API, per address on /connect/*, per client on the token endpoint. */
 describeEachDialect('rate limits', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
-  beforeAll(async () => {
-    t = await createTestApp(dialect, LIMITS);
-    app = t.app;
-    s = await seed(app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect, LIMITS);
 
   const freshKey = async () =>
-    (await createApiKey(app.services.db, { tenantId: s.a.tenantId }, CLI_ACTOR)).privateKey;
+    (await createApiKey(ctx.app.services.db, { tenantId: ctx.seed.a.tenantId }, CLI_ACTOR)).privateKey;
   const get = (url: string, key: string, remoteAddress = '127.0.0.1') =>
-    app.inject({ method: 'GET', url, headers: { 'x-api-key': key }, remoteAddress });
+    ctx.app.inject({ method: 'GET', url, headers: { 'x-api-key': key }, remoteAddress });
 
   it('spends a per-credential budget and then answers 429 with Retry-After and RateLimit-* headers', async () => {
     const key = await freshKey();
@@ -80,8 +74,8 @@ describeEachDialect('rate limits', (dialect) => {
     const key = await freshKey();
     await get('/me', key);
     await get('/v1/workspaces', key);
-    await get(`/v1/workspaces/${s.a.mainWorkspaceId}`, key);
-    expectTooMany(await get(`/v1/workspaces/${s.a.mainWorkspaceId}/entities`, key));
+    await get(`/v1/workspaces/${ctx.seed.a.mainWorkspaceId}`, key);
+    expectTooMany(await get(`/v1/workspaces/${ctx.seed.a.mainWorkspaceId}/entities`, key));
   });
 
   it('GET /rate-limiting-state shows the caller its budget, this request included', async () => {
@@ -101,22 +95,22 @@ describeEachDialect('rate limits', (dialect) => {
   });
 
   it('GET /rate-limiting-state needs a credential', async () => {
-    const res = await app.inject({ method: 'GET', url: '/rate-limiting-state' });
+    const res = await ctx.app.inject({ method: 'GET', url: '/rate-limiting-state' });
     expect(res.statusCode).toBe(401);
   });
 
   it('falls back to the client address for requests without a credential', async () => {
     const url = '/.well-known/openid-configuration';
     for (let i = 0; i < 3; i++)
-      expect((await app.inject({ url, remoteAddress: '203.0.113.50' })).statusCode).toBe(200);
-    expectTooMany(await app.inject({ url, remoteAddress: '203.0.113.50' }));
-    expect((await app.inject({ url, remoteAddress: '203.0.113.51' })).statusCode).toBe(200);
+      expect((await ctx.app.inject({ url, remoteAddress: '203.0.113.50' })).statusCode).toBe(200);
+    expectTooMany(await ctx.app.inject({ url, remoteAddress: '203.0.113.50' }));
+    expect((await ctx.app.inject({ url, remoteAddress: '203.0.113.51' })).statusCode).toBe(200);
   });
 
   it('never limits the status, health and metrics probes', async () => {
     for (let i = 0; i < 10; i++) {
       for (const url of ['/status', '/healthz', '/metrics']) {
-        const res = await app.inject({ url, remoteAddress: '203.0.113.60' });
+        const res = await ctx.app.inject({ url, remoteAddress: '203.0.113.60' });
         expect(res.statusCode, url).toBe(200);
         expect(res.headers['ratelimit-limit']).toBeUndefined();
       }
@@ -125,9 +119,8 @@ describeEachDialect('rate limits', (dialect) => {
 
   it('limits /connect/* per address with its own budget, answering in the OAuth error format', async () => {
     const address = '192.0.2.10';
-    const form = { 'content-type': 'application/x-www-form-urlencoded' };
     const connect = (url: string, remoteAddress = address) =>
-      app.inject({ method: 'POST', url, headers: form, payload: 'token=x', remoteAddress });
+      postForm(ctx.app, url, 'token=x', {}, { remoteAddress });
     // The budget is spent before the request is even parsed, whatever the endpoint answers.
     for (const url of ['/connect/token', '/connect/revocation', '/connect/introspect'])
       expect((await connect(url)).statusCode).not.toBe(429);
@@ -145,16 +138,15 @@ describeEachDialect('rate limits', (dialect) => {
   });
 
   it('limits the token endpoint per client too, from whatever address', async () => {
-    const issued = await createApiKey(app.services.db, { tenantId: s.b.tenantId }, CLI_ACTOR);
-    const basic = Buffer.from(`${issued.key.publicKey}:${issued.privateKey}`).toString('base64');
+    const issued = await createApiKey(ctx.app.services.db, { tenantId: ctx.seed.b.tenantId }, CLI_ACTOR);
     const token = (i: number) =>
-      app.inject({
-        method: 'POST',
-        url: '/connect/token',
-        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: 'grant_type=client_credentials&scope=api1',
-        remoteAddress: `192.0.2.${100 + i}`,
-      });
+      postForm(
+        ctx.app,
+        '/connect/token',
+        'grant_type=client_credentials&scope=api1',
+        { authorization: basicAuth(issued.key.publicKey, issued.privateKey) },
+        { remoteAddress: `192.0.2.${100 + i}` },
+      );
     for (const i of [0, 1, 2]) {
       const res = await token(i);
       expect(res.statusCode, res.body).toBe(200);

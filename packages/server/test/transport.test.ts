@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLoopbackAddress } from '../src/http/transport.ts';
 import { type Seed, seed } from './helpers/seed.ts';
+import { useSeededApp } from './helpers/seeded-app.ts';
 import { createTestApp, describeEachDialect, type TestApp } from './helpers/test-app.ts';
 
 const PRODUCTION = {
@@ -17,22 +17,14 @@ const REMOTE = '203.0.113.7';
 
 /** DESIGN.md 1 "Transport": in production, credentials over plain HTTP from a non-loopback client are refused. */
 describeEachDialect('transport security in production behind a proxy', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
-  beforeAll(async () => {
-    t = await createTestApp(dialect, PRODUCTION);
-    app = t.app;
-    s = await seed(app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect, PRODUCTION);
 
   const me = (remoteAddress: string, headers: Record<string, string> = {}) =>
-    app.inject({
+    ctx.app.inject({
       method: 'GET',
       url: '/me',
       remoteAddress,
-      headers: { 'x-api-key': s.orgKeyA.privateKey, ...headers },
+      headers: { 'x-api-key': ctx.seed.orgKeyA.privateKey, ...headers },
     });
 
   it('refuses an API key received over plain HTTP from a remote client with 403 insecure_transport', async () => {
@@ -71,17 +63,17 @@ describeEachDialect('transport security in production behind a proxy', (dialect)
     ['Basic client credentials', { authorization: 'Basic Zm9vOmJhcg==' }],
     ['a session cookie', { cookie: 'session=abc' }],
   ])('refuses %s over plain HTTP too', async (_name, headers) => {
-    const res = await app.inject({ method: 'GET', url: '/me', remoteAddress: REMOTE, headers });
+    const res = await ctx.app.inject({ method: 'GET', url: '/me', remoteAddress: REMOTE, headers });
     expect(res.statusCode).toBe(403);
   });
 
   it('refuses a form body to the OAuth endpoints over plain HTTP, in the OAuth error format', async () => {
-    const res = await app.inject({
+    const res = await ctx.app.inject({
       method: 'POST',
       url: '/connect/token',
       remoteAddress: REMOTE,
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: `grant_type=client_credentials&client_id=${s.orgKeyA.key.publicKey}&client_secret=${s.orgKeyA.privateKey}`,
+      payload: `grant_type=client_credentials&client_id=${ctx.seed.orgKeyA.key.publicKey}&client_secret=${ctx.seed.orgKeyA.privateKey}`,
     });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toEqual({
@@ -91,8 +83,8 @@ describeEachDialect('transport security in production behind a proxy', (dialect)
   });
 
   it('still answers requests without credentials over plain HTTP', async () => {
-    expect((await app.inject({ url: '/status', remoteAddress: REMOTE })).statusCode).toBe(200);
-    expect((await app.inject({ url: '/metrics', remoteAddress: REMOTE })).statusCode).toBe(200);
+    expect((await ctx.app.inject({ url: '/status', remoteAddress: REMOTE })).statusCode).toBe(200);
+    expect((await ctx.app.inject({ url: '/metrics', remoteAddress: REMOTE })).statusCode).toBe(200);
   });
 
   it('sends HSTS', async () => {
@@ -102,23 +94,15 @@ describeEachDialect('transport security in production behind a proxy', (dialect)
 });
 
 describeEachDialect('transport security in production behind a listed proxy', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
   const PROXY = '10.0.0.5';
-  beforeAll(async () => {
-    t = await createTestApp(dialect, { ...PRODUCTION, GATEHOUSE_TRUST_PROXY: `${PROXY}, 192.168.0.0/16` });
-    app = t.app;
-    s = await seed(app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect, { ...PRODUCTION, GATEHOUSE_TRUST_PROXY: `${PROXY}, 192.168.0.0/16` });
 
   const me = (remoteAddress: string, headers: Record<string, string>) =>
-    app.inject({
+    ctx.app.inject({
       method: 'GET',
       url: '/me',
       remoteAddress,
-      headers: { 'x-api-key': s.orgKeyA.privateKey, ...headers },
+      headers: { 'x-api-key': ctx.seed.orgKeyA.privateKey, ...headers },
     });
 
   it('trusts X-Forwarded-Proto from a listed proxy address or range', async () => {
@@ -192,20 +176,14 @@ describeEachDialect('transport security in production with its own TLS', (dialec
 });
 
 describeEachDialect('transport in development', (dialect) => {
-  let t: TestApp;
-  let s: Seed;
-  beforeAll(async () => {
-    t = await createTestApp(dialect);
-    s = await seed(t.app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect);
 
   it('accepts plain HTTP from anywhere and sends no HSTS', async () => {
-    const res = await t.app.inject({
+    const res = await ctx.app.inject({
       method: 'GET',
       url: '/me',
       remoteAddress: REMOTE,
-      headers: { 'x-api-key': s.orgKeyA.privateKey },
+      headers: { 'x-api-key': ctx.seed.orgKeyA.privateKey },
     });
     expect(res.statusCode).toBe(200);
     expect(res.headers['strict-transport-security']).toBeUndefined();

@@ -1,42 +1,38 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createApiKey } from '../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../src/domain/audit.ts';
 import { createTenant } from '../src/domain/tenants.ts';
 import { createWorkspace } from '../src/domain/workspaces.ts';
-import { PASSWORD, type Seed, seed } from './helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from './helpers/test-app.ts';
+import { PASSWORD } from './helpers/seed.ts';
+import { useSeededApp } from './helpers/seeded-app.ts';
+import { describeEachDialect } from './helpers/test-app.ts';
 
 /** Labels of tenant C, chosen to exercise search (LIKE wildcards, case) and sorting. */
 const SEARCH_LABELS = ['50% off', 'Sale_2024', 'Salex2024', 'Plain 50 off', 'alpha', 'Beta'];
 const FILLER = 55;
 
 describeEachDialect('GET /v1/workspaces', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
+  const ctx = useSeededApp(dialect);
   let keyC: string;
   let workspaceIdsC: number[];
   beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
     const c = await createTenant(
-      app.services.db,
+      ctx.app.services.db,
       { label: 'Tenant C', ownerEmail: 'owner@c.test', ownerPassword: PASSWORD },
       CLI_ACTOR,
     );
     workspaceIdsC = [];
     for (const label of SEARCH_LABELS)
-      workspaceIdsC.push((await createWorkspace(app.services.db, c.tenantId, label, CLI_ACTOR)).id);
+      workspaceIdsC.push((await createWorkspace(ctx.app.services.db, c.tenantId, label, CLI_ACTOR)).id);
     for (let i = 0; i < FILLER; i++)
-      workspaceIdsC.push((await createWorkspace(app.services.db, c.tenantId, `Filler ${i}`, CLI_ACTOR)).id);
-    keyC = (await createApiKey(app.services.db, { tenantId: c.tenantId }, CLI_ACTOR)).privateKey;
+      workspaceIdsC.push(
+        (await createWorkspace(ctx.app.services.db, c.tenantId, `Filler ${i}`, CLI_ACTOR)).id,
+      );
+    keyC = (await createApiKey(ctx.app.services.db, { tenantId: c.tenantId }, CLI_ACTOR)).privateKey;
   });
-  afterAll(() => t.close());
 
-  const get = (url: string, key = s.orgKeyA.privateKey) =>
-    app.inject({ method: 'GET', url, headers: { 'x-api-key': key } });
+  const get = (url: string, key = ctx.seed.orgKeyA.privateKey) =>
+    ctx.app.inject({ method: 'GET', url, headers: { 'x-api-key': key } });
   const labels = (res: { json: () => { items: { label: string }[] } }) =>
     res.json().items.map((w) => w.label);
 
@@ -46,8 +42,8 @@ describeEachDialect('GET /v1/workspaces', (dialect) => {
     expect(res.json()).toEqual({
       items: [
         {
-          id: s.a.mainWorkspaceId,
-          tenantId: s.a.tenantId,
+          id: ctx.seed.a.mainWorkspaceId,
+          tenantId: ctx.seed.a.tenantId,
           label: 'Main',
           logoUrl: null,
           state: 'Active',
@@ -56,8 +52,8 @@ describeEachDialect('GET /v1/workspaces', (dialect) => {
           nbEntities: 0,
         },
         {
-          id: s.a.secondWorkspaceId,
-          tenantId: s.a.tenantId,
+          id: ctx.seed.a.secondWorkspaceId,
+          tenantId: ctx.seed.a.tenantId,
           label: 'Second',
           logoUrl: null,
           state: 'Active',
@@ -71,7 +67,7 @@ describeEachDialect('GET /v1/workspaces', (dialect) => {
   });
 
   it('answers one workspace at GET /v1/workspaces/{id} in the same shape', async () => {
-    const res = await get(`/v1/workspaces/${s.a.mainWorkspaceId}`);
+    const res = await get(`/v1/workspaces/${ctx.seed.a.mainWorkspaceId}`);
     expect(res.statusCode).toBe(200);
     expect(Object.keys(res.json()).sort()).toEqual(
       [
@@ -95,12 +91,12 @@ describeEachDialect('GET /v1/workspaces', (dialect) => {
   });
 
   it('matches paths in any case, as the original API clients send them', async () => {
-    for (const url of ['/v1/Workspaces', '/V1/WORKSPACES', `/v1/Workspaces/${s.a.mainWorkspaceId}`]) {
+    for (const url of ['/v1/Workspaces', '/V1/WORKSPACES', `/v1/Workspaces/${ctx.seed.a.mainWorkspaceId}`]) {
       expect((await get(url)).statusCode, url).toBe(200);
     }
     const me = await get('/ME');
     expect(me.statusCode).toBe(200);
-    expect(me.json().tenantId).toBe(s.a.tenantId);
+    expect(me.json().tenantId).toBe(ctx.seed.a.tenantId);
   });
 
   it('pages with size 50 by default and reports the full total', async () => {
@@ -175,11 +171,11 @@ describeEachDialect('GET /v1/workspaces', (dialect) => {
   });
 
   it('counts the workspace entities in nbEntities, in the list and the item', async () => {
-    const id = s.a.secondWorkspaceId;
-    const headers = { 'x-api-key': s.orgKeyA.privateKey };
+    const id = ctx.seed.a.secondWorkspaceId;
+    const headers = { 'x-api-key': ctx.seed.orgKeyA.privateKey };
     const created: number[] = [];
     for (const name of ['Entity one', 'Entity two', 'Entity three']) {
-      const res = await app.inject({
+      const res = await ctx.app.inject({
         method: 'POST',
         url: `/v1/workspaces/${id}/entities`,
         headers,
@@ -191,9 +187,9 @@ describeEachDialect('GET /v1/workspaces', (dialect) => {
     expect(await nb()).toBe(3);
     const listed = (await get('/v1/workspaces')).json().items.find((w: { id: number }) => w.id === id);
     expect(listed.nbEntities).toBe(3);
-    await app.inject({ method: 'DELETE', url: `/v1/workspaces/${id}/entities/${created[0]}`, headers });
+    await ctx.app.inject({ method: 'DELETE', url: `/v1/workspaces/${id}/entities/${created[0]}`, headers });
     expect(await nb()).toBe(2);
     // Another workspace's count is untouched.
-    expect((await get(`/v1/workspaces/${s.a.mainWorkspaceId}`)).json().nbEntities).toBe(0);
+    expect((await get(`/v1/workspaces/${ctx.seed.a.mainWorkspaceId}`)).json().nbEntities).toBe(0);
   });
 });

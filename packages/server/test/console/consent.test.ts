@@ -1,48 +1,34 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createApiKey, type IssuedApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { addMember } from '../../src/domain/members.ts';
 import { CSRF_FIELD } from '../../src/http/session/csrf.ts';
 import { Browser, hiddenFields, tokenRequest } from '../helpers/authorization-flow.ts';
-import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { eventually } from '../helpers/http.ts';
+import { PASSWORD } from '../helpers/seed.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 const REDIRECT = 'https://app.example/callback';
 const XSS_LABEL = '<script>alert("label")</script><img src=x onerror=alert(1)>';
 
-async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return check();
-}
-
 describeEachDialect('consent page, decision and revocation', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
+  const ctx = useSeededApp(dialect);
   let evil: IssuedApiKey;
   let issuer: string;
 
   beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
-    issuer = app.services.config.issuer;
+    issuer = ctx.app.services.config.issuer;
     evil = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: XSS_LABEL, redirectUris: [REDIRECT] },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: XSS_LABEL, redirectUris: [REDIRECT] },
       CLI_ACTOR,
     );
   });
-  afterAll(() => t.close());
 
   const query = (extra: Record<string, string> = {}) => ({
     response_type: 'code',
-    client_id: s.orgKeyA.key.publicKey,
+    client_id: ctx.seed.orgKeyA.key.publicKey,
     redirect_uri: REDIRECT,
     scope: 'api1 offline_access',
     state: 'st',
@@ -51,7 +37,7 @@ describeEachDialect('consent page, decision and revocation', (dialect) => {
   });
 
   async function consentPage(extra: Record<string, string> = {}, email = 'owner@a.test') {
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     await browser.signIn(email, PASSWORD);
     const page = await browser.get(`/connect/authorize?${new URLSearchParams(query(extra))}`);
     expect(page.statusCode).toBe(200);
@@ -75,13 +61,13 @@ describeEachDialect('consent page, decision and revocation', (dialect) => {
 
   it('lists the workspaces of a member limited to some', async () => {
     await addMember(
-      app.services.db,
+      ctx.app.services.db,
       {
-        tenantId: s.a.tenantId,
+        tenantId: ctx.seed.a.tenantId,
         email: 'limited@a.test',
         password: PASSWORD,
         role: 'member',
-        workspaceIds: [s.a.secondWorkspaceId],
+        workspaceIds: [ctx.seed.a.secondWorkspaceId],
       },
       CLI_ACTOR,
     );
@@ -92,7 +78,7 @@ describeEachDialect('consent page, decision and revocation', (dialect) => {
 
   it('escapes a key label full of markup on the consent, sign-in and account pages (XSS)', async () => {
     const { browser, page } = await consentPage({ client_id: evil.key.publicKey });
-    const signIn = await app.inject({
+    const signIn = await ctx.app.inject({
       url: `/console/sign-in?${new URLSearchParams({
         return_to: `/connect/authorize?${new URLSearchParams(query({ client_id: evil.key.publicKey }))}`,
       })}`,
@@ -129,23 +115,23 @@ describeEachDialect('consent page, decision and revocation', (dialect) => {
     expect(location.searchParams.get('code')).toMatch(/^gac_/);
     expect(location.searchParams.get('state')).toBe('st');
     expect(location.searchParams.get('iss')).toBe(issuer);
-    const audit = await app.services.db
+    const audit = await ctx.app.services.db
       .selectFrom('audit_events')
       .selectAll()
       .where('action', '=', 'consent.granted')
       .orderBy('id', 'desc')
       .executeTakeFirstOrThrow();
     expect(audit).toMatchObject({
-      tenant_id: s.a.tenantId,
-      actor: `user:${s.a.userId}`,
-      target: s.orgKeyA.key.publicKey,
+      tenant_id: ctx.seed.a.tenantId,
+      actor: `user:${ctx.seed.a.userId}`,
+      target: ctx.seed.orgKeyA.key.publicKey,
     });
   });
 
   it('Deny redirects with error=access_denied, state and iss, and remembers nothing', async () => {
     const key = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: 'Denied app', redirectUris: [REDIRECT] },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: 'Denied app', redirectUris: [REDIRECT] },
       CLI_ACTOR,
     );
     const { browser, page } = await consentPage({ client_id: key.key.publicKey });
@@ -160,7 +146,7 @@ describeEachDialect('consent page, decision and revocation', (dialect) => {
       state: 'st',
       iss: issuer,
     });
-    const consents = await app.services.db
+    const consents = await ctx.app.services.db
       .selectFrom('consents')
       .where('api_key_id', '=', key.key.id)
       .selectAll()
@@ -200,7 +186,7 @@ describeEachDialect('consent page, decision and revocation', (dialect) => {
     expect(evilRedirect.headers.location).toBeUndefined();
     const otherTenant = await browser.post('/console/consent', {
       ...fields,
-      client_id: s.orgKeyB.key.publicKey,
+      client_id: ctx.seed.orgKeyB.key.publicKey,
       decision: 'allow',
     });
     expect(otherTenant.statusCode).toBe(400);
@@ -215,7 +201,7 @@ describeEachDialect('consent page, decision and revocation', (dialect) => {
 
   it('refuses a decision posted without a session: back to the sign-in page', async () => {
     const { page } = await consentPage();
-    const stranger = new Browser(app);
+    const stranger = new Browser(ctx.app);
     await stranger.get('/console/sign-in');
     const res = await stranger.post('/console/consent', {
       ...hiddenFields(page.body, '/console/consent'),
@@ -226,13 +212,13 @@ describeEachDialect('consent page, decision and revocation', (dialect) => {
   });
 
   it('revokes a consent from the account page: refresh and access tokens die, and it is audited', async () => {
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     await browser.signIn('owner@a.test', PASSWORD);
     const { location } = await browser.authorize(query());
     const tokens = (
       await tokenRequest(
-        app,
-        { publicKey: s.orgKeyA.key.publicKey, privateKey: s.orgKeyA.privateKey },
+        ctx.app,
+        { publicKey: ctx.seed.orgKeyA.key.publicKey, privateKey: ctx.seed.orgKeyA.privateKey },
         {
           grant_type: 'authorization_code',
           code: location?.searchParams.get('code') as string,
@@ -241,45 +227,49 @@ describeEachDialect('consent page, decision and revocation', (dialect) => {
       )
     ).json();
     const account = await browser.get('/console');
-    const action = `/console/consents/${s.orgKeyA.key.publicKey}/revoke`;
+    const action = `/console/consents/${ctx.seed.orgKeyA.key.publicKey}/revoke`;
     expect(account.body).toContain(action);
     const res = await browser.post(action, hiddenFields(account.body, action));
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toBe('/console');
     const refreshed = await tokenRequest(
-      app,
-      { publicKey: s.orgKeyA.key.publicKey, privateKey: s.orgKeyA.privateKey },
+      ctx.app,
+      { publicKey: ctx.seed.orgKeyA.key.publicKey, privateKey: ctx.seed.orgKeyA.privateKey },
       {
         grant_type: 'refresh_token',
         refresh_token: tokens.refresh_token,
       },
     );
     expect(refreshed.json().error).toBe('invalid_grant');
-    const me = () => app.inject({ url: '/me', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const me = () =>
+      ctx.app.inject({ url: '/me', headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(await eventually(async () => (await me()).statusCode === 401)).toBe(true);
     const again = await browser.get(`/connect/authorize?${new URLSearchParams(query({ prompt: 'none' }))}`);
     expect(new URL(String(again.headers.location)).searchParams.get('error')).toBe('consent_required');
-    const audit = await app.services.db
+    const audit = await ctx.app.services.db
       .selectFrom('audit_events')
       .selectAll()
       .where('action', '=', 'consent.revoked')
       .execute();
-    expect(audit.at(-1)).toMatchObject({ actor: `user:${s.a.userId}`, target: s.orgKeyA.key.publicKey });
+    expect(audit.at(-1)).toMatchObject({
+      actor: `user:${ctx.seed.a.userId}`,
+      target: ctx.seed.orgKeyA.key.publicKey,
+    });
   });
 
   it('revokes with DELETE and an X-CSRF-Token header, and refuses it without one', async () => {
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     await browser.signIn('owner@a.test', PASSWORD);
     await browser.authorize(query());
     const account = await browser.get('/console');
     const token = hiddenFields(account.body, '/console/sign-out')[CSRF_FIELD] as string;
-    const url = `/console/consents/${s.orgKeyA.key.publicKey}`;
+    const url = `/console/consents/${ctx.seed.orgKeyA.key.publicKey}`;
     const del = (headers: Record<string, string>) =>
-      app.inject({ method: 'DELETE', url, headers: { ...browser.jar.header(), ...headers } });
+      ctx.app.inject({ method: 'DELETE', url, headers: { ...browser.jar.header(), ...headers } });
     expect((await del({})).statusCode).toBe(403);
     expect((await del({ 'x-csrf-token': token })).statusCode).toBe(204);
     expect((await del({ 'x-csrf-token': token })).statusCode).toBe(404);
-    const bogus = await app.inject({
+    const bogus = await ctx.app.inject({
       method: 'DELETE',
       url: '/console/consents/not-a-key',
       headers: { ...browser.jar.header(), 'x-csrf-token': token },
@@ -288,16 +278,16 @@ describeEachDialect('consent page, decision and revocation', (dialect) => {
   });
 
   it('cannot revoke another user’s consent: revocation acts on the signed-in user only', async () => {
-    const owner = new Browser(app);
+    const owner = new Browser(ctx.app);
     await owner.signIn('owner@a.test', PASSWORD);
     await owner.authorize(query());
-    const other = new Browser(app);
+    const other = new Browser(ctx.app);
     await other.signIn('owner@b.test', PASSWORD);
     const page = await other.get('/console');
     const token = hiddenFields(page.body, '/console/sign-out')[CSRF_FIELD] as string;
-    const res = await app.inject({
+    const res = await ctx.app.inject({
       method: 'DELETE',
-      url: `/console/consents/${s.orgKeyA.key.publicKey}`,
+      url: `/console/consents/${ctx.seed.orgKeyA.key.publicKey}`,
       headers: { ...other.jar.header(), 'x-csrf-token': token },
     });
     expect(res.statusCode).toBe(404);

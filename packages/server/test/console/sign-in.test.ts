@@ -1,9 +1,11 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { CSRF_FIELD } from '../../src/http/session/csrf.ts';
 import { Browser, hiddenFields } from '../helpers/authorization-flow.ts';
-import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { postForm } from '../helpers/http.ts';
+import { PASSWORD } from '../helpers/seed.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { tamperLast } from '../helpers/tamper.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 const CSP =
   "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -14,35 +16,23 @@ function setCookies(res: { headers: Record<string, unknown> }): string[] {
 }
 
 describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
-  beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => app.services.signInThrottle.clear());
+  const ctx = useSeededApp(dialect);
+  beforeEach(() => ctx.app.services.signInThrottle.clear());
 
   /** Posts the sign-in form as a browser would, from the page it just loaded. */
   async function attempt(email: string, password: string, options: { ip?: string; browser?: Browser } = {}) {
-    const browser = options.browser ?? new Browser(app);
+    const browser = options.browser ?? new Browser(ctx.app);
     const page = await browser.get('/console/sign-in');
     const form = { ...hiddenFields(page.body, '/console/sign-in'), email, password };
-    const res = await app.inject({
-      method: 'POST',
-      url: '/console/sign-in',
+    const res = await postForm(ctx.app, '/console/sign-in', form, browser.jar.header(), {
       remoteAddress: options.ip ?? '127.0.0.1',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...browser.jar.header() },
-      payload: new URLSearchParams(form).toString(),
     });
     browser.jar.store(res);
     return res;
   }
 
   it('serves the sign-in page with a strict CSP, no caching, no framing, and a CSRF cookie', async () => {
-    const res = await app.inject({ url: '/console/sign-in' });
+    const res = await ctx.app.inject({ url: '/console/sign-in' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-security-policy']).toBe(CSP);
     expect(res.headers['cache-control']).toBe('no-store');
@@ -55,7 +45,7 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
   });
 
   it('serves its one stylesheet', async () => {
-    const res = await app.inject({ url: '/console/static/console.css' });
+    const res = await ctx.app.inject({ url: '/console/static/console.css' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/css; charset=utf-8');
     expect(res.body).toContain('.card');
@@ -72,10 +62,10 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
   });
 
   it('stores only the hash of the session token', async () => {
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     await attempt('owner@a.test', PASSWORD, { browser });
     const token = browser.jar.cookies.get('gatehouse-session') as string;
-    const rows = await app.services.db.selectFrom('sessions').selectAll().execute();
+    const rows = await ctx.app.services.db.selectFrom('sessions').selectAll().execute();
     expect(rows.length).toBeGreaterThan(0);
     expect(JSON.stringify(rows)).not.toContain(token.slice(4));
   });
@@ -95,7 +85,7 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
   it('audits failed sign-ins without recording what was typed for an unknown account', async () => {
     await attempt('typed-my-password-here@a.test', PASSWORD);
     await attempt('owner@a.test', 'wrong password, long enough');
-    const rows = await app.services.db
+    const rows = await ctx.app.services.db
       .selectFrom('audit_events')
       .selectAll()
       .where('action', '=', 'login.failed')
@@ -104,11 +94,11 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
     const [unknown, wrong] = rows.slice(-2);
     expect(unknown).toMatchObject({ actor: 'anonymous', target: null, ip: '127.0.0.1' });
     expect(JSON.stringify(unknown)).not.toContain('typed-my-password-here');
-    expect(wrong).toMatchObject({ actor: 'anonymous', target: `user:${s.a.userId}` });
+    expect(wrong).toMatchObject({ actor: 'anonymous', target: `user:${ctx.seed.a.userId}` });
   });
 
   it('limits failed sign-ins per account, from any address, with 429 and Retry-After', async () => {
-    const { perAccount } = app.services.signInThrottle.limits;
+    const { perAccount } = ctx.app.services.signInThrottle.limits;
     for (let i = 0; i < perAccount; i++) {
       expect(
         (await attempt('owner@a.test', 'wrong password, long enough', { ip: `10.0.0.${i + 1}` })).statusCode,
@@ -123,9 +113,10 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
   });
 
   it('limits failed sign-ins per address, across accounts', async () => {
-    const { perIp } = app.services.signInThrottle.limits;
+    const { perIp } = ctx.app.services.signInThrottle.limits;
     // A reserved attempt that never succeeds counts as a failure.
-    for (let i = 0; i < perIp; i++) await app.services.signInThrottle.reserve(`guess${i}@a.test`, '10.9.9.9');
+    for (let i = 0; i < perIp; i++)
+      await ctx.app.services.signInThrottle.reserve(`guess${i}@a.test`, '10.9.9.9');
     const blocked = await attempt('owner@a.test', PASSWORD, { ip: '10.9.9.9' });
     expect(blocked.statusCode).toBe(429);
     expect(blocked.headers['retry-after']).toBeDefined();
@@ -140,16 +131,11 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
 
   describe('CSRF on the sign-in form', () => {
     async function postWith(form: Record<string, string>, headers: Record<string, string> = {}) {
-      return app.inject({
-        method: 'POST',
-        url: '/console/sign-in',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-        payload: new URLSearchParams(form).toString(),
-      });
+      return postForm(ctx.app, '/console/sign-in', form, headers);
     }
 
     it('refuses a post without a token with a 403 page', async () => {
-      const browser = new Browser(app);
+      const browser = new Browser(ctx.app);
       await browser.get('/console/sign-in');
       const res = await postWith({ email: 'owner@a.test', password: PASSWORD }, browser.jar.header());
       expect(res.statusCode).toBe(403);
@@ -159,16 +145,15 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
     });
 
     it('refuses a wrong token, a token of another browser, and a token without its cookie', async () => {
-      const mine = new Browser(app);
-      const other = new Browser(app);
+      const mine = new Browser(ctx.app);
+      const other = new Browser(ctx.app);
       const myPage = await mine.get('/console/sign-in');
       const otherPage = await other.get('/console/sign-in');
       const base = { email: 'owner@a.test', password: PASSWORD };
       const myToken = hiddenFields(myPage.body, '/console/sign-in')[CSRF_FIELD] as string;
       const otherToken = hiddenFields(otherPage.body, '/console/sign-in')[CSRF_FIELD] as string;
       for (const [token, headers] of [
-        // The last character is changed to another one (a fixed 'A' would leave a token ending in 'A' intact).
-        [`${myToken.slice(0, -1)}${myToken.endsWith('A') ? 'B' : 'A'}`, mine.jar.header()],
+        [tamperLast(myToken), mine.jar.header()],
         [otherToken, mine.jar.header()],
         [myToken, {}],
       ] as const) {
@@ -178,7 +163,7 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
     });
 
     it('refuses a post from a foreign origin even with a valid token', async () => {
-      const browser = new Browser(app);
+      const browser = new Browser(ctx.app);
       const page = await browser.get('/console/sign-in');
       const form = {
         ...hiddenFields(page.body, '/console/sign-in'),
@@ -200,7 +185,7 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
     '/connect/authorize?x=1\r\nLocation: https://evil.example',
     ' /connect/authorize?x=1',
   ])('never redirects off-site after sign-in (return_to=%j)', async (returnTo) => {
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     const page = await browser.get(`/console/sign-in?${new URLSearchParams({ return_to: returnTo })}`);
     const res = await browser.post('/console/sign-in', {
       ...hiddenFields(page.body, '/console/sign-in'),
@@ -213,18 +198,21 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
   });
 
   it('replaces any session the browser had on sign-in (no fixation) and ends the old one', async () => {
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     await attempt('owner@a.test', PASSWORD, { browser });
     const first = browser.jar.cookies.get('gatehouse-session') as string;
     await attempt('owner@a.test', PASSWORD, { browser });
     const second = browser.jar.cookies.get('gatehouse-session') as string;
     expect(second).not.toBe(first);
-    const stale = await app.inject({ url: '/console', headers: { cookie: `gatehouse-session=${first}` } });
+    const stale = await ctx.app.inject({
+      url: '/console',
+      headers: { cookie: `gatehouse-session=${first}` },
+    });
     expect(stale.statusCode).toBe(303);
   });
 
   it('signs out on the server: the old cookie no longer opens the console', async () => {
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     await attempt('owner@a.test', PASSWORD, { browser });
     const token = browser.jar.cookies.get('gatehouse-session') as string;
     const account = await browser.get('/console');
@@ -233,13 +221,16 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
     const res = await browser.post('/console/sign-out', hiddenFields(account.body, '/console/sign-out'));
     expect(res.statusCode).toBe(303);
     expect(setCookies(res).some((c) => /^gatehouse-session=; Max-Age=0/.test(c))).toBe(true);
-    const after = await app.inject({ url: '/console', headers: { cookie: `gatehouse-session=${token}` } });
+    const after = await ctx.app.inject({
+      url: '/console',
+      headers: { cookie: `gatehouse-session=${token}` },
+    });
     expect(after.statusCode).toBe(303);
     expect(String(after.headers.location)).toMatch(/^\/console\/sign-in/);
   });
 
   it('refuses a sign-out without a CSRF token (a page elsewhere cannot sign you out)', async () => {
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     await attempt('owner@a.test', PASSWORD, { browser });
     const res = await browser.post('/console/sign-out', {});
     expect(res.statusCode).toBe(403);
@@ -248,15 +239,10 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
 });
 
 describeEachDialect('console cookies behind an https issuer', (dialect) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp(dialect, { GATEHOUSE_ISSUER: 'https://auth.example' });
-    await seed(t.app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect, { GATEHOUSE_ISSUER: 'https://auth.example' });
 
   it('uses __Host- cookies with Secure, HttpOnly, SameSite=Lax and Path=/', async () => {
-    const browser = new Browser(t.app);
+    const browser = new Browser(ctx.app);
     const page = await browser.get('/console/sign-in');
     expect(setCookies(page)[0]).toMatch(
       /^__Host-gatehouse-csrf=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
@@ -273,7 +259,7 @@ describeEachDialect('console cookies behind an https issuer', (dialect) => {
   });
 
   it('ignores a cookie without the __Host- prefix (it could have been planted by a sibling domain)', async () => {
-    const browser = new Browser(t.app);
+    const browser = new Browser(ctx.app);
     const page = await browser.get('/console/sign-in');
     await browser.post('/console/sign-in', {
       ...hiddenFields(page.body, '/console/sign-in'),
@@ -281,7 +267,7 @@ describeEachDialect('console cookies behind an https issuer', (dialect) => {
       password: PASSWORD,
     });
     const token = browser.jar.cookies.get('__Host-gatehouse-session') as string;
-    const res = await t.app.inject({ url: '/console', headers: { cookie: `gatehouse-session=${token}` } });
+    const res = await ctx.app.inject({ url: '/console', headers: { cookie: `gatehouse-session=${token}` } });
     expect(res.statusCode).toBe(303);
   });
 });

@@ -3,29 +3,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { addMember } from '../../src/domain/members.ts';
 import { checkCredentials } from '../../src/domain/users.ts';
-import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { PASSWORD } from '../helpers/seed.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 describeEachDialect('users: members of organizations', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
-  beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect);
 
   const add = (input: Partial<Parameters<typeof addMember>[1]>) =>
     addMember(
-      app.services.db,
-      { tenantId: s.a.tenantId, email: 'x@a.test', password: PASSWORD, role: 'member', ...input },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, email: 'x@a.test', password: PASSWORD, role: 'member', ...input },
       CLI_ACTOR,
     );
 
@@ -37,24 +29,24 @@ describeEachDialect('users: members of organizations', (dialect) => {
       workspaceIds: null,
       created: true,
     });
-    const row = await app.services.db
+    const row = await ctx.app.services.db
       .selectFrom('users')
       .select('password_hash')
       .where('id', '=', added.user.id)
       .executeTakeFirstOrThrow();
     expect(row.password_hash).toMatch(/^scrypt\$32768\$8\$1\$/);
     expect(row.password_hash).not.toContain(PASSWORD);
-    expect((await checkCredentials(app.services.db, 'new.person@a.test', PASSWORD)).ok).toBe(true);
+    expect((await checkCredentials(ctx.app.services.db, 'new.person@a.test', PASSWORD)).ok).toBe(true);
   });
 
   it('adds an existing account of another organization as a member, keeping its own password', async () => {
     const added = await add({ email: 'owner@b.test', password: 'an attacker-chosen password' });
-    expect(added).toMatchObject({ user: { id: s.b.userId }, created: false, role: 'member' });
-    expect((await checkCredentials(app.services.db, 'owner@b.test', PASSWORD)).ok).toBe(true);
-    expect((await checkCredentials(app.services.db, 'owner@b.test', 'an attacker-chosen password')).ok).toBe(
-      false,
-    );
-    const users = await app.services.db
+    expect(added).toMatchObject({ user: { id: ctx.seed.b.userId }, created: false, role: 'member' });
+    expect((await checkCredentials(ctx.app.services.db, 'owner@b.test', PASSWORD)).ok).toBe(true);
+    expect(
+      (await checkCredentials(ctx.app.services.db, 'owner@b.test', 'an attacker-chosen password')).ok,
+    ).toBe(false);
+    const users = await ctx.app.services.db
       .selectFrom('users')
       .selectAll()
       .where('email', '=', 'owner@b.test')
@@ -63,8 +55,8 @@ describeEachDialect('users: members of organizations', (dialect) => {
   });
 
   it('limits a member to the workspaces given', async () => {
-    const added = await add({ email: 'limited@a.test', workspaceIds: [s.a.secondWorkspaceId] });
-    expect(added.workspaceIds).toEqual([s.a.secondWorkspaceId]);
+    const added = await add({ email: 'limited@a.test', workspaceIds: [ctx.seed.a.secondWorkspaceId] });
+    expect(added.workspaceIds).toEqual([ctx.seed.a.secondWorkspaceId]);
   });
 
   it.each([

@@ -1,28 +1,17 @@
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.ts';
 import { createApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
-import { basic } from '../helpers/authorization-flow.ts';
+import { basicAuth, type ListeningTestApp, listenTestApp } from '../helpers/http.ts';
 import { PASSWORD, seed } from '../helpers/seed.ts';
-import { DIALECTS, type DialectName, openTestStorage, testConfig } from '../helpers/test-app.ts';
+import { DIALECTS, type DialectName, POSTGRES_URL } from '../helpers/test-app.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAS_CHROMIUM = existsSync(CHROMIUM);
-const HAS_POSTGRES = Boolean(process.env.GATEHOUSE_TEST_POSTGRES_URL);
-
-/** A free loopback port, so that the issuer (and so `iss`) names the port the server really listens on. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
+const HAS_POSTGRES = POSTGRES_URL !== null;
 
 /** The third-party app: a loopback HTTP server whose /callback receives the authorization response. */
 async function clientApp(): Promise<{ server: Server; port: number; received: URL[] }> {
@@ -41,27 +30,20 @@ function suite(dialect: DialectName) {
   const run = HAS_CHROMIUM && (dialect === 'sqlite' || HAS_POSTGRES) ? describe : describe.skip;
   const reason = HAS_CHROMIUM ? '' : ` [skipped: ${CHROMIUM} is absent; CI installs Debian's chromium]`;
   run(`authorization code flow in real Chromium [${dialect}]${reason}`, () => {
-    let app: FastifyInstance;
-    let drop: () => Promise<void>;
+    let server: ListeningTestApp;
     let browser: Browser;
     let client: Awaited<ReturnType<typeof clientApp>>;
     let issuer: string;
     let key: Awaited<ReturnType<typeof createApiKey>>;
 
     beforeAll(async () => {
-      const test = await openTestStorage(dialect);
-      drop = async () => {
-        await test.storage.close();
-        await test.drop();
-      };
-      const port = await freePort();
-      app = await buildApp(testConfig({ GATEHOUSE_PORT: String(port) }), { storage: test.storage });
-      await app.listen({ host: '127.0.0.1', port });
-      issuer = app.services.config.issuer;
-      const s = await seed(app.services.db);
+      // The issuer (and so `iss`) names the port the server really listens on.
+      server = await listenTestApp(dialect);
+      issuer = server.issuer;
+      const s = await seed(server.app.services.db);
       client = await clientApp();
       key = await createApiKey(
-        app.services.db,
+        server.app.services.db,
         {
           tenantId: s.a.tenantId,
           label: 'Example app',
@@ -86,8 +68,7 @@ function suite(dialect: DialectName) {
     afterAll(async () => {
       await browser?.close();
       client?.server.close();
-      await app?.close();
-      await drop?.();
+      await server?.close();
     });
 
     it('signs a person in, asks consent, lands on the callback with a code the app exchanges for /me', async () => {
@@ -136,7 +117,7 @@ function suite(dialect: DialectName) {
       const token = await fetch(`${issuer}/connect/token`, {
         method: 'POST',
         headers: {
-          authorization: basic(key.key.publicKey, key.privateKey),
+          authorization: basicAuth(key.key.publicKey, key.privateKey),
           'content-type': 'application/x-www-form-urlencoded',
         },
         body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri }),

@@ -1,42 +1,26 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.ts';
+import { type ListeningTestApp, listenTestApp } from '../helpers/http.ts';
 import { type Seed, seed } from '../helpers/seed.ts';
-import { describeEachDialect, openTestStorage, testConfig } from '../helpers/test-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 /**
  * panva's strict clients drive the client-credentials flow against a real listening server
  * (DESIGN.md 2: "panva's strict clients drive the flows end to end").
  */
 describeEachDialect('client credentials with real OAuth clients', (dialect) => {
-  let server: Server;
-  let app: FastifyInstance;
+  let server: ListeningTestApp;
   let issuer: string;
   let s: Seed;
-  let drop: () => Promise<void>;
   beforeAll(async () => {
-    // Listen first (port 0), so that the issuer the app is configured with is the address it answers on.
-    server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const opened = await openTestStorage(dialect);
-    drop = async () => {
-      await opened.storage.close();
-      await opened.drop();
-    };
-    app = await buildApp(testConfig({ GATEHOUSE_ISSUER: issuer }), { storage: opened.storage });
-    await app.ready();
-    server.on('request', app.routing);
-    s = await seed(app.services.db);
+    // The issuer the app is configured with is the address it answers on.
+    server = await listenTestApp(dialect);
+    issuer = server.issuer;
+    s = await seed(server.app.services.db);
   });
   afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
-    await app.close();
-    await drop();
+    await server?.close();
   });
 
   const workspaces = (token: string) =>

@@ -1,24 +1,13 @@
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.ts';
 import { createApiKey, type IssuedApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { hiddenFields } from '../helpers/authorization-flow.ts';
+import { type ListeningTestApp, listenTestApp } from '../helpers/http.ts';
 import { PASSWORD, seed } from '../helpers/seed.ts';
-import { describeEachDialect, openTestStorage, testConfig } from '../helpers/test-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 const REDIRECT = 'https://app.example/callback';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** A user agent over plain fetch: follows redirects by hand and keeps cookies, like a browser would. */
 class FetchAgent {
@@ -62,31 +51,22 @@ class FetchAgent {
 }
 
 describeEachDialect('openid-client v6 drives the authorization code flow with PKCE', (dialect) => {
-  let app: FastifyInstance;
-  let drop: () => Promise<void>;
+  let server: ListeningTestApp;
   let issuer: string;
   let key: IssuedApiKey;
 
   beforeAll(async () => {
-    const test = await openTestStorage(dialect);
-    drop = async () => {
-      await test.storage.close();
-      await test.drop();
-    };
-    const port = await freePort();
-    app = await buildApp(testConfig({ GATEHOUSE_PORT: String(port) }), { storage: test.storage });
-    await app.listen({ host: '127.0.0.1', port });
-    issuer = app.services.config.issuer;
-    const s = await seed(app.services.db);
+    server = await listenTestApp(dialect);
+    issuer = server.issuer;
+    const s = await seed(server.app.services.db);
     key = await createApiKey(
-      app.services.db,
+      server.app.services.db,
       { tenantId: s.a.tenantId, label: 'openid-client app', redirectUris: [REDIRECT] },
       CLI_ACTOR,
     );
   });
   afterAll(async () => {
-    await app?.close();
-    await drop?.();
+    await server?.close();
   });
 
   it('discovers, authorizes with S256, exchanges the code (iss and state checked), calls /me, refreshes', async () => {

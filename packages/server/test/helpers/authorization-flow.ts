@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { basicAuth, postForm } from './http.ts';
 
 /** A browser's cookie store, enough for `inject`: name -> value, from Set-Cookie headers. */
 export class CookieJar {
@@ -56,10 +57,6 @@ export function pkcePair(): { verifier: string; challenge: string } {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
-export function basic(publicKey: string, privateKey: string): string {
-  return `Basic ${Buffer.from(`${publicKey}:${privateKey}`).toString('base64')}`;
-}
-
 /** A user agent on an injected app: keeps cookies and posts forms like a browser. */
 export class Browser {
   readonly jar = new CookieJar();
@@ -72,12 +69,7 @@ export class Browser {
   }
 
   async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}) {
-    const res = await this.app.inject({
-      method: 'POST',
-      url,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...this.jar.header(), ...headers },
-      payload: new URLSearchParams(form).toString(),
-    });
+    const res = await postForm(this.app, url, form, { ...this.jar.header(), ...headers });
     this.jar.store(res);
     return res;
   }
@@ -144,13 +136,7 @@ export function tokenRequest(
   client: { publicKey: string; privateKey: string },
   form: Record<string, string>,
 ) {
-  return app.inject({
-    method: 'POST',
-    url: '/connect/token',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: basic(client.publicKey, client.privateKey),
-    },
-    payload: new URLSearchParams(form).toString(),
+  return postForm(app, '/connect/token', form, {
+    authorization: basicAuth(client.publicKey, client.privateKey),
   });
 }

@@ -4,27 +4,50 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { describe } from 'vitest';
+import { describe, inject } from 'vitest';
 import { type AppOptions, buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config/config.ts';
 import { openStorage, type Storage } from '../../src/storage/database.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
-const POSTGRES_URL = process.env.GATEHOUSE_TEST_POSTGRES_URL;
+/** The PostgreSQL server the tests use, or why there is none; found once per run by postgres-setup.ts. */
+export interface PostgresTarget {
+  url: string | null;
+  /** Why `url` is null, for the names of the skipped suites. */
+  reason: string;
+}
 
-/** Every dialect a storage test runs on; PostgreSQL only when GATEHOUSE_TEST_POSTGRES_URL is set. */
+declare module 'vitest' {
+  export interface ProvidedContext {
+    gatehousePostgres: PostgresTarget;
+  }
+}
+
+// Without the global setup (another config), only an explicit URL enables PostgreSQL, as it used to.
+const EXPLICIT_URL = process.env.GATEHOUSE_TEST_POSTGRES_URL;
+const POSTGRES: PostgresTarget = inject('gatehousePostgres') ?? {
+  url: EXPLICIT_URL && EXPLICIT_URL !== 'off' ? EXPLICIT_URL : null,
+  reason: 'GATEHOUSE_TEST_POSTGRES_URL is not set (and no global setup probed for a server)',
+};
+
+/** The PostgreSQL server of this run, or null when the PostgreSQL half is skipped. */
+export const POSTGRES_URL: string | null = POSTGRES.url;
+
+/** Every dialect a storage test runs on; see {@link describeEachDialect} for when PostgreSQL runs. */
 export const DIALECTS: DialectName[] = ['sqlite', 'postgres'];
 
 /**
- * `describe` once per dialect. Without GATEHOUSE_TEST_POSTGRES_URL the PostgreSQL suite is reported
- * as skipped, with the reason in its name, never silently dropped.
+ * `describe` once per dialect. PostgreSQL runs on `GATEHOUSE_TEST_POSTGRES_URL` when it is set; when
+ * it is not, on `postgres://postgres@127.0.0.1:5432/test` if a server answers there (probed once per
+ * run by the global setup, test/helpers/postgres-setup.ts). `GATEHOUSE_TEST_POSTGRES_URL=off` (or
+ * set but empty) turns PostgreSQL off. A PostgreSQL suite that does not run is reported as skipped,
+ * with the reason in its name, never silently dropped.
  */
 export function describeEachDialect(name: string, body: (dialect: DialectName) => void): void {
   for (const dialect of DIALECTS) {
     if (dialect === 'postgres' && !POSTGRES_URL) {
-      describe.skip(`${name} [postgres: skipped, GATEHOUSE_TEST_POSTGRES_URL is not set]`, () =>
-        body(dialect));
+      describe.skip(`${name} [postgres: skipped, ${POSTGRES.reason}]`, () => body(dialect));
     } else {
       describe(`${name} [${dialect}]`, () => body(dialect));
     }
@@ -41,7 +64,7 @@ export async function openTestStorage(
     const storage = openStorage(url);
     return { storage, url, drop: async () => rmSync(dir, { recursive: true, force: true }) };
   }
-  if (!POSTGRES_URL) throw new Error('GATEHOUSE_TEST_POSTGRES_URL is not set');
+  if (!POSTGRES_URL) throw new Error(`no PostgreSQL for the tests: ${POSTGRES.reason}`);
   const schema = `test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   await admin.connect();

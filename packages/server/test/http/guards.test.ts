@@ -1,33 +1,25 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { addMember } from '../../src/domain/members.ts';
 import { issueAccessToken } from '../../src/oauth/access-token.ts';
-import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { PASSWORD } from '../helpers/seed.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 /** The named pre-handlers of the REST API (http/require-role.ts, http/require-scope.ts), attacked over HTTP. */
 describeEachDialect('REST pre-handlers', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
-  beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect);
 
   /** A token of a new user of tenant A with `role`, through A's admin key (so the role is what limits it). */
   async function userToken(role: 'owner' | 'admin' | 'member', scope = 'api1'): Promise<string> {
     const email = `${role}-${Math.random().toString(36).slice(2)}@a.test`;
     const { user } = await addMember(
-      app.services.db,
-      { tenantId: s.a.tenantId, email, password: PASSWORD, role },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, email, password: PASSWORD, role },
       CLI_ACTOR,
     );
-    const issued = await issueAccessToken(app.services, {
-      client: s.adminKeyA.key,
+    const issued = await issueAccessToken(ctx.app.services, {
+      client: ctx.seed.adminKeyA.key,
       userId: user.id,
       scope,
       workspaceId: null,
@@ -36,7 +28,7 @@ describeEachDialect('REST pre-handlers', (dialect) => {
   }
 
   const auditLog = (token: string) =>
-    app.inject({ method: 'GET', url: '/v1/audit-events', headers: { authorization: `Bearer ${token}` } });
+    ctx.app.inject({ method: 'GET', url: '/v1/audit-events', headers: { authorization: `Bearer ${token}` } });
 
   it('requireRole: a member reading an owners-only resource is told it does not exist (404, never 403)', async () => {
     const res = await auditLog(await userToken('member'));
@@ -54,7 +46,7 @@ describeEachDialect('REST pre-handlers', (dialect) => {
   });
 
   it('requireScope: a valid token without the api1 scope is no credential for the REST API', async () => {
-    const res = await app.inject({
+    const res = await ctx.app.inject({
       method: 'GET',
       url: '/v1/workspaces',
       headers: { authorization: `Bearer ${await userToken('owner', 'offline_access')}` },

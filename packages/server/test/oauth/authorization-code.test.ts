@@ -1,47 +1,33 @@
-import type { FastifyInstance } from 'fastify';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createApiKey, type IssuedApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { addMember } from '../../src/domain/members.ts';
 import { Browser, pkcePair, tokenRequest } from '../helpers/authorization-flow.ts';
-import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { eventually, postForm } from '../helpers/http.ts';
+import { PASSWORD } from '../helpers/seed.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 const REDIRECT = 'https://app.example/callback';
 const OWNER_A = { email: 'owner@a.test', password: PASSWORD };
 
-async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return check();
-}
-
 describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
+  const ctx = useSeededApp(dialect);
   let owner: Browser;
   let client: { publicKey: string; privateKey: string };
   let otherClient: IssuedApiKey;
 
   beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
-    client = { publicKey: s.orgKeyA.key.publicKey, privateKey: s.orgKeyA.privateKey };
+    client = { publicKey: ctx.seed.orgKeyA.key.publicKey, privateKey: ctx.seed.orgKeyA.privateKey };
     otherClient = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: 'Other app', redirectUris: [REDIRECT] },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: 'Other app', redirectUris: [REDIRECT] },
       CLI_ACTOR,
     );
-    owner = new Browser(app);
+    owner = new Browser(ctx.app);
     await owner.signIn(OWNER_A.email, OWNER_A.password);
   });
-  afterAll(() => t.close());
 
   const query = (extra: Record<string, string> = {}) => ({
     response_type: 'code',
@@ -61,8 +47,8 @@ describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
   }
 
   const exchange = (code: string, extra: Record<string, string> = {}, by = client) =>
-    tokenRequest(app, by, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, ...extra });
-  const me = (token: string) => app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } });
+    tokenRequest(ctx.app, by, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, ...extra });
+  const me = (token: string) => ctx.app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } });
 
   it('answers access_token, expires_in 3600, Bearer, refresh_token and scope, uncached', async () => {
     const res = await exchange(await codeFor());
@@ -89,9 +75,9 @@ describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
     const { access_token } = (await exchange(await codeFor())).json();
     expect(decodeProtectedHeader(access_token)).toMatchObject({ typ: 'at+jwt', alg: 'ES256' });
     expect(decodeJwt(access_token)).toMatchObject({
-      sub: String(s.a.userId),
+      sub: String(ctx.seed.a.userId),
       client_id: client.publicKey,
-      tenant_id: s.a.tenantId,
+      tenant_id: ctx.seed.a.tenantId,
       workspace_id: null,
       aud: 'api1',
       scope: 'api1 offline_access',
@@ -102,10 +88,10 @@ describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       authMethod: 'bearer',
-      tenantId: s.a.tenantId,
+      tenantId: ctx.seed.a.tenantId,
       workspaceId: null,
       apiKey: { publicKey: client.publicKey, label: 'A org key' },
-      user: { id: s.a.userId, email: 'owner@a.test', displayName: null, role: 'owner' },
+      user: { id: ctx.seed.a.userId, email: 'owner@a.test', displayName: null, role: 'owner' },
       scope: 'api1 offline_access',
       permissions: 'write',
     });
@@ -113,26 +99,26 @@ describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
 
   it('lists only the workspaces both the key and the user may see', async () => {
     const member = await addMember(
-      app.services.db,
+      ctx.app.services.db,
       {
-        tenantId: s.a.tenantId,
+        tenantId: ctx.seed.a.tenantId,
         email: 'member@a.test',
         password: PASSWORD,
         role: 'member',
-        workspaceIds: [s.a.secondWorkspaceId],
+        workspaceIds: [ctx.seed.a.secondWorkspaceId],
       },
       CLI_ACTOR,
     );
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     const { location } = await browser.authorize(query(), { email: 'member@a.test', password: PASSWORD });
     const { access_token } = (await exchange(location?.searchParams.get('code') as string)).json();
-    const list = await app.inject({
+    const list = await ctx.app.inject({
       url: '/v1/workspaces',
       headers: { authorization: `Bearer ${access_token}` },
     });
-    expect(list.json().items.map((w: { id: number }) => w.id)).toEqual([s.a.secondWorkspaceId]);
-    const main = await app.inject({
-      url: `/v1/workspaces/${s.a.mainWorkspaceId}`,
+    expect(list.json().items.map((w: { id: number }) => w.id)).toEqual([ctx.seed.a.secondWorkspaceId]);
+    const main = await ctx.app.inject({
+      url: `/v1/workspaces/${ctx.seed.a.mainWorkspaceId}`,
       headers: { authorization: `Bearer ${access_token}` },
     });
     expect(main.statusCode).toBe(404);
@@ -144,7 +130,7 @@ describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
     });
     // The owner, through the same key, sees the whole organization.
     const ownerToken = (await exchange(await codeFor())).json().access_token;
-    const all = await app.inject({
+    const all = await ctx.app.inject({
       url: '/v1/workspaces',
       headers: { authorization: `Bearer ${ownerToken}` },
     });
@@ -153,27 +139,27 @@ describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
 
   it('refuses at authorization a user whose workspaces do not meet the key workspace', async () => {
     await addMember(
-      app.services.db,
+      ctx.app.services.db,
       {
-        tenantId: s.a.tenantId,
+        tenantId: ctx.seed.a.tenantId,
         email: 'main-only@a.test',
         password: PASSWORD,
         role: 'member',
-        workspaceIds: [s.a.mainWorkspaceId],
+        workspaceIds: [ctx.seed.a.mainWorkspaceId],
       },
       CLI_ACTOR,
     );
     const scoped = await createApiKey(
-      app.services.db,
+      ctx.app.services.db,
       {
-        tenantId: s.a.tenantId,
-        workspaceId: s.a.secondWorkspaceId,
+        tenantId: ctx.seed.a.tenantId,
+        workspaceId: ctx.seed.a.secondWorkspaceId,
         label: 'Second only',
         redirectUris: [REDIRECT],
       },
       CLI_ACTOR,
     );
-    const { location } = await new Browser(app).authorize(query({ client_id: scoped.key.publicKey }), {
+    const { location } = await new Browser(ctx.app).authorize(query({ client_id: scoped.key.publicKey }), {
       email: 'main-only@a.test',
       password: PASSWORD,
     });
@@ -189,18 +175,18 @@ describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
     expect(replay.statusCode).toBe(400);
     expect(replay.json().error).toBe('invalid_grant');
     expect(await eventually(async () => (await me(first.access_token)).statusCode === 401)).toBe(true);
-    const refresh = await tokenRequest(app, client, {
+    const refresh = await tokenRequest(ctx.app, client, {
       grant_type: 'refresh_token',
       refresh_token: first.refresh_token,
     });
     expect(refresh.json().error).toBe('invalid_grant');
-    const audit = await app.services.db
+    const audit = await ctx.app.services.db
       .selectFrom('audit_events')
       .selectAll()
       .where('action', '=', 'authorization_code.replayed')
       .execute();
     expect(audit.length).toBeGreaterThan(0);
-    expect(audit[0]).toMatchObject({ tenant_id: s.a.tenantId, actor: `key:${client.publicKey}` });
+    expect(audit[0]).toMatchObject({ tenant_id: ctx.seed.a.tenantId, actor: `key:${client.publicKey}` });
   });
 
   it('lets only one of two concurrent exchanges of a code succeed', async () => {
@@ -229,7 +215,7 @@ describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
     const code = await codeFor();
     const form: Record<string, string> = { grant_type: 'authorization_code', code };
     if (redirectUri) form.redirect_uri = redirectUri;
-    const res = await tokenRequest(app, client, form);
+    const res = await tokenRequest(ctx.app, client, form);
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toBe('invalid_grant');
   });
@@ -259,7 +245,7 @@ describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
 
   it('refuses an expired code (60 s)', async () => {
     const code = await codeFor();
-    await app.services.db
+    await ctx.app.services.db
       .updateTable('authorization_codes')
       .set({ expires_at: Date.now() - 1 })
       .execute();
@@ -274,7 +260,7 @@ describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
   it('issues codes that live 60 seconds', async () => {
     const before = Date.now();
     await codeFor();
-    const row = await app.services.db
+    const row = await ctx.app.services.db
       .selectFrom('authorization_codes')
       .select(['created_at', 'expires_at'])
       .orderBy('id', 'desc')
@@ -294,21 +280,19 @@ describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
   });
 
   it('requires the code parameter', async () => {
-    const res = await tokenRequest(app, client, { grant_type: 'authorization_code', redirect_uri: REDIRECT });
+    const res = await tokenRequest(ctx.app, client, {
+      grant_type: 'authorization_code',
+      redirect_uri: REDIRECT,
+    });
     expect(res.json().error).toBe('invalid_request');
   });
 
   it('requires client authentication', async () => {
     const code = await codeFor();
-    const res = await app.inject({
-      method: 'POST',
-      url: '/connect/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code,
-        redirect_uri: REDIRECT,
-      }).toString(),
+    const res = await postForm(ctx.app, '/connect/token', {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
     });
     expect(res.statusCode).toBe(401);
     expect(res.json().error).toBe('invalid_client');
@@ -316,43 +300,38 @@ describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
 
   it('accepts client_secret_post as well as Basic', async () => {
     const code = await codeFor();
-    const res = await app.inject({
-      method: 'POST',
-      url: '/connect/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code,
-        redirect_uri: REDIRECT,
-        client_id: client.publicKey,
-        client_secret: client.privateKey,
-      }).toString(),
+    const res = await postForm(ctx.app, '/connect/token', {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      client_id: client.publicKey,
+      client_secret: client.privateKey,
     });
     expect(res.statusCode).toBe(200);
   });
 
   it('refuses the exchange when the user left the organization in the meantime', async () => {
     await addMember(
-      app.services.db,
-      { tenantId: s.a.tenantId, email: 'leaver@a.test', password: PASSWORD, role: 'admin' },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, email: 'leaver@a.test', password: PASSWORD, role: 'admin' },
       CLI_ACTOR,
     );
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     const { location } = await browser.authorize(query(), { email: 'leaver@a.test', password: PASSWORD });
     const code = location?.searchParams.get('code') as string;
-    const user = await app.services.db
+    const user = await ctx.app.services.db
       .selectFrom('users')
       .select('id')
       .where('email', '=', 'leaver@a.test')
       .executeTakeFirstOrThrow();
-    await app.services.db.deleteFrom('memberships').where('user_id', '=', user.id).execute();
+    await ctx.app.services.db.deleteFrom('memberships').where('user_id', '=', user.id).execute();
     const res = await exchange(code);
     expect(res.json().error).toBe('invalid_grant');
   });
 
   it('stores codes only as hashes', async () => {
     const code = await codeFor();
-    const rows = await app.services.db.selectFrom('authorization_codes').selectAll().execute();
+    const rows = await ctx.app.services.db.selectFrom('authorization_codes').selectAll().execute();
     expect(JSON.stringify(rows)).not.toContain(code);
     expect(JSON.stringify(rows)).not.toContain(code.slice(4));
   });

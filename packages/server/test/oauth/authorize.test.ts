@@ -1,39 +1,33 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { Browser, pkcePair } from '../helpers/authorization-flow.ts';
-import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { PASSWORD } from '../helpers/seed.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 const REDIRECT = 'https://app.example/callback';
 const OWNER_A = { email: 'owner@a.test', password: PASSWORD };
 
 describeEachDialect('GET|POST /connect/authorize', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
+  const ctx = useSeededApp(dialect);
   let issuer: string;
   let query: (extra?: Record<string, string>) => Record<string, string>;
   beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
-    issuer = app.services.config.issuer;
+    issuer = ctx.app.services.config.issuer;
     query = (extra = {}) => ({
       response_type: 'code',
-      client_id: s.orgKeyA.key.publicKey,
+      client_id: ctx.seed.orgKeyA.key.publicKey,
       redirect_uri: REDIRECT,
       scope: 'api1 offline_access',
       state: 'st-1',
       ...extra,
     });
   });
-  afterAll(() => t.close());
-  beforeEach(() => app.services.signInThrottle.clear());
+  beforeEach(() => ctx.app.services.signInThrottle.clear());
 
   const get = (params: Record<string, string> | string, headers: Record<string, string> = {}) =>
-    app.inject({
+    ctx.app.inject({
       method: 'GET',
       url: `/connect/authorize?${typeof params === 'string' ? params : new URLSearchParams(params)}`,
       headers,
@@ -48,7 +42,7 @@ describeEachDialect('GET|POST /connect/authorize', (dialect) => {
   }
 
   async function signedIn(): Promise<Browser> {
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     expect((await browser.signIn(OWNER_A.email, OWNER_A.password)).statusCode).toBe(303);
     return browser;
   }
@@ -64,7 +58,7 @@ describeEachDialect('GET|POST /connect/authorize', (dialect) => {
   });
 
   it('redirects with code, state and iss once signed in and consented (RFC 9207)', async () => {
-    const { location } = await new Browser(app).authorize(query(), OWNER_A);
+    const { location } = await new Browser(ctx.app).authorize(query(), OWNER_A);
     expect(location?.origin + (location?.pathname ?? '')).toBe(REDIRECT);
     expect(location?.searchParams.get('code')).toMatch(/^gac_[A-Za-z0-9_-]{43}$/);
     expect(location?.searchParams.get('state')).toBe('st-1');
@@ -128,11 +122,11 @@ describeEachDialect('GET|POST /connect/authorize', (dialect) => {
 
   it('shows an error page for a revoked key, even with its registered redirect URI', async () => {
     const key = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: 'Soon revoked', redirectUris: [REDIRECT] },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: 'Soon revoked', redirectUris: [REDIRECT] },
       CLI_ACTOR,
     );
-    await revokeApiKey(app.services.db, key.key.publicKey, CLI_ACTOR);
+    await revokeApiKey(ctx.app.services.db, key.key.publicKey, CLI_ACTOR);
     const res = await get(query({ client_id: key.key.publicKey }));
     expect(res.statusCode).toBe(400);
     expect(res.headers.location).toBeUndefined();
@@ -152,7 +146,7 @@ describeEachDialect('GET|POST /connect/authorize', (dialect) => {
   it('shows an error page when client_id or redirect_uri is repeated (no guessing which one counts)', async () => {
     const base = new URLSearchParams(query());
     for (const [name, value] of [
-      ['client_id', s.orgKeyA.key.publicKey],
+      ['client_id', ctx.seed.orgKeyA.key.publicKey],
       ['redirect_uri', 'https://evil.example/callback'],
     ] as const) {
       const params = new URLSearchParams(base);
@@ -224,8 +218,8 @@ describeEachDialect('GET|POST /connect/authorize', (dialect) => {
   it('keeps the query of a registered redirect URI and adds the response to it (RFC 6749 3.1.2)', async () => {
     const withQuery = 'https://app.example/cb?tenant=a';
     const key = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: 'Query redirect', redirectUris: [withQuery] },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: 'Query redirect', redirectUris: [withQuery] },
       CLI_ACTOR,
     );
     const res = await get(
@@ -258,8 +252,8 @@ describeEachDialect('GET|POST /connect/authorize', (dialect) => {
   it('prompt=none without a remembered consent answers consent_required', async () => {
     const browser = await signedIn();
     const key = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: 'Never consented', redirectUris: [REDIRECT] },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: 'Never consented', redirectUris: [REDIRECT] },
       CLI_ACTOR,
     );
     const res = await browser.get(
@@ -277,7 +271,7 @@ describeEachDialect('GET|POST /connect/authorize', (dialect) => {
 
   it('prompt=none answers consent_required when more scope is asked than was consented', async () => {
     const browser = await signedIn();
-    await app.services.db.deleteFrom('consents').execute();
+    await ctx.app.services.db.deleteFrom('consents').execute();
     await browser.authorize(query({ scope: 'api1' }));
     const res = await browser.get(`/connect/authorize?${new URLSearchParams(query({ prompt: 'none' }))}`);
     expect(clientRedirect(res)).toMatchObject({ error: 'consent_required' });
@@ -307,7 +301,7 @@ describeEachDialect('GET|POST /connect/authorize', (dialect) => {
 
   it('accepts a PKCE S256 challenge', async () => {
     const { challenge } = pkcePair();
-    const { location } = await new Browser(app).authorize(
+    const { location } = await new Browser(ctx.app).authorize(
       query({ code_challenge: challenge, code_challenge_method: 'S256' }),
       OWNER_A,
     );
@@ -316,17 +310,17 @@ describeEachDialect('GET|POST /connect/authorize', (dialect) => {
 
   it('never answers CORS, not even for an origin a key allows', async () => {
     const key = await createApiKey(
-      app.services.db,
+      ctx.app.services.db,
       {
-        tenantId: s.a.tenantId,
+        tenantId: ctx.seed.a.tenantId,
         label: 'SPA',
         redirectUris: [REDIRECT],
         corsOrigins: ['https://app.example'],
       },
       CLI_ACTOR,
     );
-    await app.services.origins.refresh();
-    const preflight = await app.inject({
+    await ctx.app.services.origins.refresh();
+    const preflight = await ctx.app.inject({
       method: 'OPTIONS',
       url: '/connect/authorize',
       headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' },
@@ -337,7 +331,7 @@ describeEachDialect('GET|POST /connect/authorize', (dialect) => {
   });
 
   it('refuses a user of another tenant with a clear message after a correct password, and no session', async () => {
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     const { res, location } = await browser.authorize(query(), { email: 'owner@b.test', password: PASSWORD });
     expect(location).toBeNull();
     expect(res.statusCode).toBe(403);
@@ -346,7 +340,7 @@ describeEachDialect('GET|POST /connect/authorize', (dialect) => {
   });
 
   it('sends a signed-in user of another tenant back to the sign-in page with a notice', async () => {
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     expect((await browser.signIn('owner@b.test', PASSWORD)).statusCode).toBe(303);
     const res = await browser.get(`/connect/authorize?${new URLSearchParams(query())}`);
     expect(res.statusCode).toBe(303);

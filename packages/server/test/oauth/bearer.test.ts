@@ -1,43 +1,37 @@
 import { createHmac, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { issueAccessToken } from '../../src/oauth/access-token.ts';
-import { type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
-import { decodePart, eventually, OAUTH_ENV, tokenFor } from './oauth-helpers.ts';
+import { eventually } from '../helpers/http.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
+import { decodePart, OAUTH_ENV, tokenFor } from './oauth-helpers.ts';
 
 describeEachDialect('Bearer authentication on the REST API', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
+  const ctx = useSeededApp(dialect, OAUTH_ENV);
   let signer: { kid: string; key: KeyObject };
   beforeAll(async () => {
-    t = await createTestApp(dialect, OAUTH_ENV);
-    app = t.app;
-    s = await seed(app.services.db);
-    signer = app.services.keyRing.signer();
+    signer = ctx.app.services.keyRing.signer();
   });
-  afterAll(() => t.close());
 
   const call = (url: string, token: string) =>
-    app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+    ctx.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
 
   /** Valid claims of an A org-key token, to be altered one at a time. */
   function claims(overrides: Record<string, unknown> = {}) {
     const now = Math.floor(Date.now() / 1000);
     return {
-      iss: app.services.config.issuer,
+      iss: ctx.app.services.config.issuer,
       aud: 'api1',
-      sub: s.orgKeyA.key.publicKey,
-      client_id: s.orgKeyA.key.publicKey,
+      sub: ctx.seed.orgKeyA.key.publicKey,
+      client_id: ctx.seed.orgKeyA.key.publicKey,
       scope: 'api1',
       iat: now,
       exp: now + 600,
       jti: `test-${Math.random()}`,
-      tenant_id: s.a.tenantId,
+      tenant_id: ctx.seed.a.tenantId,
       workspace_id: null,
       ...overrides,
     };
@@ -59,13 +53,13 @@ describeEachDialect('Bearer authentication on the REST API', (dialect) => {
   }
 
   it('accepts a client-credentials token: principal with authMethod bearer and no user', async () => {
-    const res = await call('/me', await tokenFor(app, s.orgKeyA));
+    const res = await call('/me', await tokenFor(ctx.app, ctx.seed.orgKeyA));
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       authMethod: 'bearer',
-      tenantId: s.a.tenantId,
+      tenantId: ctx.seed.a.tenantId,
       workspaceId: null,
-      apiKey: { publicKey: s.orgKeyA.key.publicKey, label: 'A org key' },
+      apiKey: { publicKey: ctx.seed.orgKeyA.key.publicKey, label: 'A org key' },
       user: null,
       scope: 'api1',
       permissions: 'write',
@@ -73,25 +67,25 @@ describeEachDialect('Bearer authentication on the REST API', (dialect) => {
   });
 
   it("a tenant B token sees only tenant B's workspaces and gets 404 for tenant A's", async () => {
-    const token = await tokenFor(app, s.orgKeyB);
+    const token = await tokenFor(ctx.app, ctx.seed.orgKeyB);
     const list = await call('/v1/workspaces', token);
     expect(list.statusCode).toBe(200);
-    expect(list.json().items.map((w: { id: number }) => w.id)).toEqual([s.b.workspaceId]);
-    expect((await call(`/v1/workspaces/${s.a.mainWorkspaceId}`, token)).statusCode).toBe(404);
-    expect((await call(`/v1/workspaces/${s.a.mainWorkspaceId}/entities`, token)).statusCode).toBe(404);
+    expect(list.json().items.map((w: { id: number }) => w.id)).toEqual([ctx.seed.b.workspaceId]);
+    expect((await call(`/v1/workspaces/${ctx.seed.a.mainWorkspaceId}`, token)).statusCode).toBe(404);
+    expect((await call(`/v1/workspaces/${ctx.seed.a.mainWorkspaceId}/entities`, token)).statusCode).toBe(404);
   });
 
   it('a workspace-scoped key token reaches only its workspace', async () => {
-    const token = await tokenFor(app, s.workspaceKeyA);
+    const token = await tokenFor(ctx.app, ctx.seed.workspaceKeyA);
     const list = await call('/v1/workspaces', token);
-    expect(list.json().items.map((w: { id: number }) => w.id)).toEqual([s.a.secondWorkspaceId]);
-    expect((await call(`/v1/workspaces/${s.a.mainWorkspaceId}`, token)).statusCode).toBe(404);
-    expect((await call('/me', token)).json().workspaceId).toBe(s.a.secondWorkspaceId);
+    expect(list.json().items.map((w: { id: number }) => w.id)).toEqual([ctx.seed.a.secondWorkspaceId]);
+    expect((await call(`/v1/workspaces/${ctx.seed.a.mainWorkspaceId}`, token)).statusCode).toBe(404);
+    expect((await call('/me', token)).json().workspaceId).toBe(ctx.seed.a.secondWorkspaceId);
   });
 
   it('verifies a token signature once per instance, then serves it from the cache', async () => {
-    const verifier = app.services.bearer;
-    const token = await tokenFor(app, s.orgKeyA);
+    const verifier = ctx.app.services.bearer;
+    const token = await tokenFor(ctx.app, ctx.seed.orgKeyA);
     const before = verifier.coldChecks;
     for (let i = 0; i < 3; i++) expect((await call('/me', token)).statusCode).toBe(200);
     expect(verifier.coldChecks - before).toBe(1);
@@ -105,10 +99,10 @@ describeEachDialect('Bearer authentication on the REST API', (dialect) => {
   });
 
   it('refuses HS256 signed with our public key as the HMAC secret (key confusion)', async () => {
-    const jwks = (await app.inject({ url: '/.well-known/openid-configuration/jwks' })).json();
-    const publicKey = app.services.keyRing.jwks().keys[0];
+    const jwks = (await ctx.app.inject({ url: '/.well-known/openid-configuration/jwks' })).json();
+    const publicKey = ctx.app.services.keyRing.jwks().keys[0];
     expect(jwks.keys[0]).toEqual(publicKey);
-    const pem = (await app.services.keyRing.verificationKey(signer.kid))?.key.export({
+    const pem = (await ctx.app.services.keyRing.verificationKey(signer.kid))?.key.export({
       type: 'spki',
       format: 'pem',
     });
@@ -163,9 +157,9 @@ describeEachDialect('Bearer authentication on the REST API', (dialect) => {
   });
 
   it('refuses a tampered payload (tenant switched) with the original signature', async () => {
-    const token = await tokenFor(app, s.orgKeyA);
+    const token = await tokenFor(ctx.app, ctx.seed.orgKeyA);
     const [h, , sig] = token.split('.');
-    const payload = { ...decodePart(token, 1), tenant_id: s.b.tenantId };
+    const payload = { ...decodePart(token, 1), tenant_id: ctx.seed.b.tenantId };
     await expectRefused(
       `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${sig}`,
       /signature/,
@@ -173,10 +167,10 @@ describeEachDialect('Bearer authentication on the REST API', (dialect) => {
   });
 
   it("refuses a validly signed token whose tenant or workspace differs from its key's", async () => {
-    await expectRefused(await forge(claims({ tenant_id: s.b.tenantId })), /match/);
-    const scoped = s.workspaceKeyA.key.publicKey;
+    await expectRefused(await forge(claims({ tenant_id: ctx.seed.b.tenantId })), /match/);
+    const scoped = ctx.seed.workspaceKeyA.key.publicKey;
     await expectRefused(
-      await forge(claims({ sub: scoped, client_id: scoped, workspace_id: s.a.mainWorkspaceId })),
+      await forge(claims({ sub: scoped, client_id: scoped, workspace_id: ctx.seed.a.mainWorkspaceId })),
       /match/,
     );
   });
@@ -200,46 +194,46 @@ describeEachDialect('Bearer authentication on the REST API', (dialect) => {
 
   it('refuses the tokens of a revoked API key at once (through the invalidation feed)', async () => {
     const issued = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: 'soon revoked' },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: 'soon revoked' },
       CLI_ACTOR,
     );
-    const token = await tokenFor(app, issued);
+    const token = await tokenFor(ctx.app, issued);
     expect((await call('/me', token)).statusCode).toBe(200);
-    await revokeApiKey(app.services.db, issued.key.publicKey, CLI_ACTOR);
+    await revokeApiKey(ctx.app.services.db, issued.key.publicKey, CLI_ACTOR);
     expect(await eventually(async () => (await call('/me', token)).statusCode === 401, 2000)).toBe(true);
     expect((await call('/me', token)).json().detail).toMatch(/revoked/);
   });
 
   it('refuses the tokens of an expired API key', async () => {
     const issued = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: 'expiring', expiresInMs: 300 },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: 'expiring', expiresInMs: 300 },
       CLI_ACTOR,
     );
-    const token = await tokenFor(app, issued);
+    const token = await tokenFor(ctx.app, issued);
     expect(await eventually(async () => (await call('/me', token)).statusCode === 401, 2000)).toBe(true);
   });
 
   it('builds the user of a user token (sub = user id) from its current membership', async () => {
-    const userToken = await issueAccessToken(app.services, {
-      client: s.orgKeyA.key,
-      userId: s.a.userId,
+    const userToken = await issueAccessToken(ctx.app.services, {
+      client: ctx.seed.orgKeyA.key,
+      userId: ctx.seed.a.userId,
       scope: 'api1',
       workspaceId: null,
     });
     const res = await call('/me', userToken.token);
     expect(res.statusCode).toBe(200);
     expect(res.json().user).toEqual({
-      id: s.a.userId,
+      id: ctx.seed.a.userId,
       email: 'owner@a.test',
       displayName: null,
       role: 'owner',
     });
     // Tenant B's owner is no member of tenant A: a token naming them there is refused.
-    const outsider = await issueAccessToken(app.services, {
-      client: s.orgKeyA.key,
-      userId: s.b.userId,
+    const outsider = await issueAccessToken(ctx.app.services, {
+      client: ctx.seed.orgKeyA.key,
+      userId: ctx.seed.b.userId,
       scope: 'api1',
       workspaceId: null,
     });

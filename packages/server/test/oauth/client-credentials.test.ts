@@ -1,28 +1,21 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createApiKey, revokeApiKey, rotateApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
-import { type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
-import { basic, basicOf, decodePart, form, OAUTH_ENV, post, wait } from './oauth-helpers.ts';
+import { basicAuth, postForm, wait } from '../helpers/http.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { tamperLast } from '../helpers/tamper.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
+import { basicOf, decodePart, form, OAUTH_ENV } from './oauth-helpers.ts';
 
 describeEachDialect('client credentials grant', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
-  beforeAll(async () => {
-    t = await createTestApp(dialect, OAUTH_ENV);
-    app = t.app;
-    s = await seed(app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect, OAUTH_ENV);
 
   const token = (payload: string, headers: Record<string, string> = {}) =>
-    post(app, '/connect/token', payload, headers);
+    postForm(ctx.app, '/connect/token', payload, headers);
   const cc = (extra: Record<string, string> = {}) => form({ grant_type: 'client_credentials', ...extra });
 
   it('issues exactly {access_token, expires_in, token_type, scope} with no-store (client_secret_basic)', async () => {
-    const res = await token(cc({ scope: 'api1' }), { authorization: basicOf(s.orgKeyA) });
+    const res = await token(cc({ scope: 'api1' }), { authorization: basicOf(ctx.seed.orgKeyA) });
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers.pragma).toBe('no-cache');
@@ -39,29 +32,33 @@ describeEachDialect('client credentials grant', (dialect) => {
 
   it('accepts client_secret_post', async () => {
     const res = await token(
-      cc({ client_id: s.orgKeyA.key.publicKey, client_secret: s.orgKeyA.privateKey, scope: 'api1' }),
+      cc({
+        client_id: ctx.seed.orgKeyA.key.publicKey,
+        client_secret: ctx.seed.orgKeyA.privateKey,
+        scope: 'api1',
+      }),
     );
     expect(res.statusCode).toBe(200);
     expect(res.json().scope).toBe('api1');
   });
 
   it('issues an RFC 9068 access token with the DESIGN.md claims, signed ES256 with a kid', async () => {
-    const res = await token(cc(), { authorization: basicOf(s.workspaceKeyA) });
+    const res = await token(cc(), { authorization: basicOf(ctx.seed.workspaceKeyA) });
     const jwt = res.json().access_token as string;
     const header = decodePart(jwt, 0);
     expect(header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: expect.any(String) });
     const claims = decodePart(jwt, 1);
     expect(claims).toEqual({
-      iss: app.services.config.issuer,
+      iss: ctx.app.services.config.issuer,
       aud: 'api1',
-      sub: s.workspaceKeyA.key.publicKey,
-      client_id: s.workspaceKeyA.key.publicKey,
+      sub: ctx.seed.workspaceKeyA.key.publicKey,
+      client_id: ctx.seed.workspaceKeyA.key.publicKey,
       scope: 'api1',
       iat: expect.any(Number),
       exp: expect.any(Number),
       jti: expect.any(String),
-      tenant_id: s.a.tenantId,
-      workspace_id: s.a.secondWorkspaceId,
+      tenant_id: ctx.seed.a.tenantId,
+      workspace_id: ctx.seed.a.secondWorkspaceId,
       permissions: 'write',
     });
     expect((claims.exp as number) - (claims.iat as number)).toBe(3600);
@@ -69,7 +66,7 @@ describeEachDialect('client credentials grant', (dialect) => {
 
   it('gives api1 when no scope is requested (or an empty one)', async () => {
     for (const payload of [cc(), cc({ scope: '' })]) {
-      const res = await token(payload, { authorization: basicOf(s.orgKeyA) });
+      const res = await token(payload, { authorization: basicOf(ctx.seed.orgKeyA) });
       expect(res.json().scope).toBe('api1');
     }
   });
@@ -81,7 +78,7 @@ describeEachDialect('client credentials grant', (dialect) => {
     ['a malformed scope', 'api1 "x"'],
     ['unicode', 'api1 ✓'],
   ])('refuses %s with invalid_scope', async (_name, scope) => {
-    const res = await token(cc({ scope }), { authorization: basicOf(s.orgKeyA) });
+    const res = await token(cc({ scope }), { authorization: basicOf(ctx.seed.orgKeyA) });
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toBe('invalid_scope');
     expect(res.headers['cache-control']).toBe('no-store');
@@ -91,18 +88,15 @@ describeEachDialect('client credentials grant', (dialect) => {
     // Every character percent-encoded is still the same client_id and secret.
     const pct = (v: string) =>
       [...v].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('');
-    const header = `Basic ${Buffer.from(`${pct(s.orgKeyA.key.publicKey)}:${pct(s.orgKeyA.privateKey)}`).toString('base64')}`;
+    const header = `Basic ${Buffer.from(`${pct(ctx.seed.orgKeyA.key.publicKey)}:${pct(ctx.seed.orgKeyA.privateKey)}`).toString('base64')}`;
     expect((await token(cc(), { authorization: header })).statusCode).toBe(200);
   });
 
   it('answers invalid_client 401 with a Basic challenge for a wrong secret or an unknown client', async () => {
     for (const authorization of [
-      basic(s.orgKeyA.key.publicKey, s.orgKeyB.privateKey),
-      // The last character changed to a different one (a fixed 'Z' left a key ending in 'Z' intact).
-      basic(
-        s.orgKeyB.key.publicKey.replace(/.$/, (c) => (c === 'Z' ? 'Y' : 'Z')),
-        s.orgKeyB.privateKey,
-      ),
+      basicAuth(ctx.seed.orgKeyA.key.publicKey, ctx.seed.orgKeyB.privateKey),
+      // An unknown client: the public key with its last character changed.
+      basicAuth(tamperLast(ctx.seed.orgKeyB.key.publicKey), ctx.seed.orgKeyB.privateKey),
     ]) {
       const res = await token(cc(), { authorization });
       expect(res.statusCode).toBe(401);
@@ -110,14 +104,14 @@ describeEachDialect('client credentials grant', (dialect) => {
       expect(res.json()).toMatchObject({ error: 'invalid_client' });
     }
     const post_ = await token(
-      cc({ client_id: s.orgKeyA.key.publicKey, client_secret: s.orgKeyB.privateKey }),
+      cc({ client_id: ctx.seed.orgKeyA.key.publicKey, client_secret: ctx.seed.orgKeyB.privateKey }),
     );
     expect(post_.statusCode).toBe(401);
     expect(post_.json().error).toBe('invalid_client');
   });
 
   it('answers invalid_client without any client authentication, or with a client_id alone', async () => {
-    for (const payload of [cc(), cc({ client_id: s.orgKeyA.key.publicKey })]) {
+    for (const payload of [cc(), cc({ client_id: ctx.seed.orgKeyA.key.publicKey })]) {
       const res = await token(payload);
       expect(res.statusCode).toBe(401);
       expect(res.json().error).toBe('invalid_client');
@@ -147,16 +141,19 @@ describeEachDialect('client credentials grant', (dialect) => {
   );
 
   it('refuses Basic and client_secret_post together with invalid_request (RFC 6749 2.3)', async () => {
-    const res = await token(cc({ client_id: s.orgKeyA.key.publicKey, client_secret: s.orgKeyA.privateKey }), {
-      authorization: basicOf(s.orgKeyA),
-    });
+    const res = await token(
+      cc({ client_id: ctx.seed.orgKeyA.key.publicKey, client_secret: ctx.seed.orgKeyA.privateKey }),
+      {
+        authorization: basicOf(ctx.seed.orgKeyA),
+      },
+    );
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toBe('invalid_request');
   });
 
   it('refuses a body client_id that differs from the Basic client_id', async () => {
-    const res = await token(cc({ client_id: s.orgKeyB.key.publicKey }), {
-      authorization: basicOf(s.orgKeyA),
+    const res = await token(cc({ client_id: ctx.seed.orgKeyB.key.publicKey }), {
+      authorization: basicOf(ctx.seed.orgKeyA),
     });
     expect(res.json().error).toBe('invalid_request');
   });
@@ -167,20 +164,20 @@ describeEachDialect('client credentials grant', (dialect) => {
     ['an empty repeat', 'grant_type=client_credentials&scope=&scope=api1'],
     ['client_secret', 'grant_type=client_credentials&client_secret=a&client_secret=b'],
   ])('refuses a repeated parameter (%s) with invalid_request (RFC 6749 3.2)', async (_name, payload) => {
-    const res = await token(payload, { authorization: basicOf(s.orgKeyA) });
+    const res = await token(payload, { authorization: basicOf(ctx.seed.orgKeyA) });
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toBe('invalid_request');
   });
 
   it('refuses a missing grant_type with invalid_request and an unknown one with unsupported_grant_type', async () => {
-    const missing = await token(form({ scope: 'api1' }), { authorization: basicOf(s.orgKeyA) });
+    const missing = await token(form({ scope: 'api1' }), { authorization: basicOf(ctx.seed.orgKeyA) });
     expect(missing.json().error).toBe('invalid_request');
     for (const grantType of [
       'password',
       'authorization_code_x',
       'urn:ietf:params:oauth:grant-type:jwt-bearer',
     ]) {
-      const res = await token(form({ grant_type: grantType }), { authorization: basicOf(s.orgKeyA) });
+      const res = await token(form({ grant_type: grantType }), { authorization: basicOf(ctx.seed.orgKeyA) });
       expect(res.statusCode).toBe(400);
       expect(res.json().error).toBe('unsupported_grant_type');
     }
@@ -191,11 +188,11 @@ describeEachDialect('client credentials grant', (dialect) => {
     ['text', 'text/plain', 'grant_type=client_credentials'],
     ['multipart', 'multipart/form-data; boundary=x', '--x\r\n\r\n--x--'],
   ])('refuses a %s body with invalid_request', async (_name, type, payload) => {
-    const res = await app.inject({
+    const res = await ctx.app.inject({
       method: 'POST',
       url: '/connect/token',
       payload,
-      headers: { 'content-type': type, authorization: basicOf(s.orgKeyA) },
+      headers: { 'content-type': type, authorization: basicOf(ctx.seed.orgKeyA) },
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toBe('invalid_request');
@@ -203,39 +200,46 @@ describeEachDialect('client credentials grant', (dialect) => {
 
   it('accepts a charset parameter on the form content type', async () => {
     const res = await token(cc(), {
-      authorization: basicOf(s.orgKeyA),
+      authorization: basicOf(ctx.seed.orgKeyA),
       'content-type': 'application/x-www-form-urlencoded; charset=UTF-8',
     });
     expect(res.statusCode).toBe(200);
   });
 
   it('refuses an oversized body with a 4xx OAuth error', async () => {
-    const res = await token(`${cc()}&padding=${'x'.repeat(30_000)}`, { authorization: basicOf(s.orgKeyA) });
+    const res = await token(`${cc()}&padding=${'x'.repeat(30_000)}`, {
+      authorization: basicOf(ctx.seed.orgKeyA),
+    });
     expect(res.statusCode).toBeGreaterThanOrEqual(400);
     expect(res.statusCode).toBeLessThan(500);
     expect(res.json().error).toBe('invalid_request');
   });
 
   it('ignores unknown parameters and survives odd values (RFC 6749 3.2)', async () => {
-    const res = await token(`${cc()}&foo=%E2%9C%93&bar=%zz&%00=1`, { authorization: basicOf(s.orgKeyA) });
+    const res = await token(`${cc()}&foo=%E2%9C%93&bar=%zz&%00=1`, {
+      authorization: basicOf(ctx.seed.orgKeyA),
+    });
     expect(res.statusCode).toBe(200);
   });
 
   it('still answers when an Origin header is present', async () => {
-    const res = await token(cc(), { authorization: basicOf(s.orgKeyA), origin: 'https://evil.example' });
+    const res = await token(cc(), {
+      authorization: basicOf(ctx.seed.orgKeyA),
+      origin: 'https://evil.example',
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
 
   it('refuses a revoked key', async () => {
     const issued = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: 'to revoke' },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: 'to revoke' },
       CLI_ACTOR,
     );
     expect((await token(cc(), { authorization: basicOf(issued) })).statusCode).toBe(200);
-    await revokeApiKey(app.services.db, issued.key.publicKey, CLI_ACTOR);
-    app.services.keys.invalidate(issued.key.id);
+    await revokeApiKey(ctx.app.services.db, issued.key.publicKey, CLI_ACTOR);
+    ctx.app.services.keys.invalidate(issued.key.id);
     const res = await token(cc(), { authorization: basicOf(issued) });
     expect(res.statusCode).toBe(401);
     expect(res.json()).toEqual({ error: 'invalid_client', error_description: 'the API key is revoked' });
@@ -243,8 +247,8 @@ describeEachDialect('client credentials grant', (dialect) => {
 
   it('refuses an expired key', async () => {
     const issued = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: 'short-lived', expiresInMs: 50 },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: 'short-lived', expiresInMs: 50 },
       CLI_ACTOR,
     );
     await wait(80);
@@ -255,12 +259,12 @@ describeEachDialect('client credentials grant', (dialect) => {
 
   it("accepts a rotated key's old secret during its grace period only", async () => {
     const issued = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: 'rotating' },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: 'rotating' },
       CLI_ACTOR,
     );
-    const rotated = await rotateApiKey(app.services.db, issued.key.publicKey, 300, CLI_ACTOR);
-    app.services.keys.invalidate(issued.key.id);
+    const rotated = await rotateApiKey(ctx.app.services.db, issued.key.publicKey, 300, CLI_ACTOR);
+    ctx.app.services.keys.invalidate(issued.key.id);
     expect((await token(cc(), { authorization: basicOf(issued) })).statusCode).toBe(200);
     expect((await token(cc(), { authorization: basicOf(rotated) })).statusCode).toBe(200);
     await wait(350);
@@ -281,14 +285,14 @@ describeEachDialect('client credentials grant', (dialect) => {
   ])(
     'answers %s in any parameter with a 4xx in the OAuth format, never reflecting it',
     async (_name, evil) => {
-      const auth = { authorization: basicOf(s.orgKeyA) };
+      const auth = { authorization: basicOf(ctx.seed.orgKeyA) };
       const cases = [
         [await token(form({ grant_type: evil }), auth), 400, 'unsupported_grant_type'],
         [await token(cc({ scope: `api1 ${evil}` }), auth), 400, 'invalid_scope'],
         [await token(cc({ client_id: evil, client_secret: evil })), 401, 'invalid_client'],
-        [await token(cc(), { authorization: basic(evil, evil) }), 401, 'invalid_client'],
-        [await post(app, '/connect/introspect', form({ token: evil }), auth), 200, undefined],
-        [await post(app, '/connect/revocation', form({ token: evil }), auth), 200, undefined],
+        [await token(cc(), { authorization: basicAuth(evil, evil) }), 401, 'invalid_client'],
+        [await postForm(ctx.app, '/connect/introspect', form({ token: evil }), auth), 200, undefined],
+        [await postForm(ctx.app, '/connect/revocation', form({ token: evil }), auth), 200, undefined],
       ] as const;
       for (const [res, status, error] of cases) {
         // Input screening may refuse a value (a NUL byte) before the endpoint does: invalid_request then.
@@ -301,8 +305,8 @@ describeEachDialect('client credentials grant', (dialect) => {
   );
 
   it('never echoes the secret in an error', async () => {
-    const wrong = s.orgKeyB.privateKey;
-    const res = await token(cc({ client_id: s.orgKeyA.key.publicKey, client_secret: wrong }));
+    const wrong = ctx.seed.orgKeyB.privateKey;
+    const res = await token(cc({ client_id: ctx.seed.orgKeyA.key.publicKey, client_secret: wrong }));
     expect(res.body).not.toContain(wrong);
   });
 });

@@ -1,12 +1,13 @@
 import * as crypto from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { generatePrivateKey, isWellFormedPrivateKey } from '../../src/domain/key-format.ts';
 import { hashSecret } from '../../src/domain/secrets.ts';
-import { type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
-import { basic, form, OAUTH_ENV, post } from './oauth-helpers.ts';
+import { basicAuth, postForm } from '../helpers/http.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { tamperLast } from '../helpers/tamper.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
+import { form, OAUTH_ENV } from './oauth-helpers.ts';
 
 // Wrapped, not replaced: the real comparison still runs, and the calls are observed.
 vi.mock('node:crypto', async (importOriginal) => {
@@ -20,20 +21,12 @@ vi.mock('node:crypto', async (importOriginal) => {
  * shared prefix nor the secret's length can shorten the comparison.
  */
 describeEachDialect('client secrets are compared in constant time', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
-  beforeAll(async () => {
-    t = await createTestApp(dialect, OAUTH_ENV);
-    app = t.app;
-    s = await seed(app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect, OAUTH_ENV);
 
   const compare = vi.mocked(crypto.timingSafeEqual);
   const attempt = (secret: string) =>
-    post(app, '/connect/token', form({ grant_type: 'client_credentials' }), {
-      authorization: basic(s.orgKeyA.key.publicKey, secret),
+    postForm(ctx.app, '/connect/token', form({ grant_type: 'client_credentials' }), {
+      authorization: basicAuth(ctx.seed.orgKeyA.key.publicKey, secret),
     });
 
   it('compares the digest of a wrong secret with timingSafeEqual, never the secret itself', async () => {
@@ -56,14 +49,14 @@ describeEachDialect('client secrets are compared in constant time', (dialect) =>
   /** The real secret with its last body character changed and a valid checksum: it reaches the comparison. */
   function nearMiss(real: string): string {
     const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-    const body = real.slice(0, -7) + (real.at(-7) === 'a' ? 'b' : 'a');
+    const body = tamperLast(real.slice(0, -6));
     let sum = '';
     for (let v = crc32(body); v > 0; v = Math.floor(v / 62)) sum = BASE62[v % 62] + sum;
     return body + sum.padStart(6, '0');
   }
 
   it('answers a near miss (all but one character of the real secret) exactly like a far miss', async () => {
-    const near = nearMiss(s.orgKeyA.privateKey);
+    const near = nearMiss(ctx.seed.orgKeyA.privateKey);
     expect(isWellFormedPrivateKey(near)).toBe(true);
     compare.mockClear();
     const nearRes = await attempt(near);

@@ -1,30 +1,21 @@
-import type { FastifyInstance } from 'fastify';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildMetadata } from '../../src/oauth/discovery.ts';
 import { GRANTS } from '../../src/oauth/token/index.ts';
-import { type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 import { OAUTH_ENV, tokenFor } from './oauth-helpers.ts';
 
 describeEachDialect('discovery (RFC 8414) and JWKS', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
-  beforeAll(async () => {
-    t = await createTestApp(dialect, OAUTH_ENV);
-    app = t.app;
-    s = await seed(app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect, OAUTH_ENV);
 
   it('serves the same metadata at both well-known paths, with issuer = the configured public URL', async () => {
-    const rfc = await app.inject({ url: '/.well-known/oauth-authorization-server' });
-    const oidc = await app.inject({ url: '/.well-known/openid-configuration' });
+    const rfc = await ctx.app.inject({ url: '/.well-known/oauth-authorization-server' });
+    const oidc = await ctx.app.inject({ url: '/.well-known/openid-configuration' });
     expect(rfc.statusCode).toBe(200);
     expect(rfc.headers['content-type']).toMatch(/^application\/json/);
     expect(oidc.json()).toEqual(rfc.json());
-    const issuer = app.services.config.issuer;
+    const issuer = ctx.app.services.config.issuer;
     expect(rfc.json()).toMatchObject({
       issuer,
       token_endpoint: `${issuer}/connect/token`,
@@ -38,10 +29,10 @@ describeEachDialect('discovery (RFC 8414) and JWKS', (dialect) => {
   });
 
   it('describes only what is implemented: grants from the dispatcher, the authorization endpoint iff routed', async () => {
-    const metadata = (await app.inject({ url: '/.well-known/oauth-authorization-server' })).json();
+    const metadata = (await ctx.app.inject({ url: '/.well-known/oauth-authorization-server' })).json();
     expect(metadata.grant_types_supported).toEqual([...GRANTS.keys()]);
     expect(metadata.grant_types_supported).toContain('client_credentials');
-    const authorize = app.hasRoute({ method: 'GET', url: '/connect/authorize' });
+    const authorize = ctx.app.hasRoute({ method: 'GET', url: '/connect/authorize' });
     expect('authorization_endpoint' in metadata).toBe(authorize);
     expect('code_challenge_methods_supported' in metadata).toBe(authorize);
     // No OpenID Connect is claimed: no ID token, no userinfo.
@@ -55,16 +46,16 @@ describeEachDialect('discovery (RFC 8414) and JWKS', (dialect) => {
   });
 
   it('publishes a JWKS with which the reference library (jose) verifies our tokens, pinned as DESIGN.md says', async () => {
-    const jwks = (await app.inject({ url: '/.well-known/openid-configuration/jwks' })).json();
-    const token = await tokenFor(app, s.orgKeyA);
+    const jwks = (await ctx.app.inject({ url: '/.well-known/openid-configuration/jwks' })).json();
+    const token = await tokenFor(ctx.app, ctx.seed.orgKeyA);
     const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), {
-      issuer: app.services.config.issuer,
+      issuer: ctx.app.services.config.issuer,
       audience: 'api1',
       typ: 'at+jwt',
       algorithms: ['ES256'],
     });
     expect(protectedHeader.alg).toBe('ES256');
-    expect(payload.client_id).toBe(s.orgKeyA.key.publicKey);
+    expect(payload.client_id).toBe(ctx.seed.orgKeyA.key.publicKey);
   });
 });
 

@@ -5,8 +5,9 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open } from '../../src/domain/key-encryption.ts';
 import { openStorage, type Storage } from '../../src/storage/database.ts';
+import { wait } from '../helpers/http.ts';
 import { type Seed, seed } from '../helpers/seed.ts';
-import { basicOf, form, wait } from './oauth-helpers.ts';
+import { basicOf, form } from './oauth-helpers.ts';
 
 const SECRET = 'log-test-secret-log-test-secret-log-test';
 

@@ -1,21 +1,13 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
-import { Browser, basic, tokenRequest } from '../helpers/authorization-flow.ts';
-import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { Browser, tokenRequest } from '../helpers/authorization-flow.ts';
+import { basicAuth, eventually, postForm } from '../helpers/http.ts';
+import { PASSWORD } from '../helpers/seed.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 const REDIRECT = 'https://app.example/callback';
-
-async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return check();
-}
 
 interface Tokens {
   access_token: string;
@@ -25,21 +17,15 @@ interface Tokens {
 }
 
 describeEachDialect('refresh_token grant and refresh-token revocation', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
+  const ctx = useSeededApp(dialect);
   let owner: Browser;
   let client: { publicKey: string; privateKey: string };
 
   beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
-    client = { publicKey: s.orgKeyA.key.publicKey, privateKey: s.orgKeyA.privateKey };
-    owner = new Browser(app);
+    client = { publicKey: ctx.seed.orgKeyA.key.publicKey, privateKey: ctx.seed.orgKeyA.privateKey };
+    owner = new Browser(ctx.app);
     await owner.signIn('owner@a.test', PASSWORD);
   });
-  afterAll(() => t.close());
 
   async function grant(by = client): Promise<Tokens> {
     const { location } = await owner.authorize({
@@ -49,7 +35,7 @@ describeEachDialect('refresh_token grant and refresh-token revocation', (dialect
       scope: 'api1 offline_access',
     });
     const code = location?.searchParams.get('code') as string;
-    const res = await tokenRequest(app, by, {
+    const res = await tokenRequest(ctx.app, by, {
       grant_type: 'authorization_code',
       code,
       redirect_uri: REDIRECT,
@@ -59,18 +45,15 @@ describeEachDialect('refresh_token grant and refresh-token revocation', (dialect
   }
 
   const refresh = (token: string, extra: Record<string, string> = {}, by = client) =>
-    tokenRequest(app, by, { grant_type: 'refresh_token', refresh_token: token, ...extra });
-  const me = (token: string) => app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } });
+    tokenRequest(ctx.app, by, { grant_type: 'refresh_token', refresh_token: token, ...extra });
+  const me = (token: string) => ctx.app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } });
   const revoke = (token: string, by = client) =>
-    app.inject({
-      method: 'POST',
-      url: '/connect/revocation',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: basic(by.publicKey, by.privateKey),
-      },
-      payload: new URLSearchParams({ token, token_type_hint: 'refresh_token' }).toString(),
-    });
+    postForm(
+      ctx.app,
+      '/connect/revocation',
+      { token, token_type_hint: 'refresh_token' },
+      { authorization: basicAuth(by.publicKey, by.privateKey) },
+    );
 
   it('rotates the refresh token on every use and answers the same shape as the code exchange', async () => {
     const first = await grant();
@@ -102,12 +85,12 @@ describeEachDialect('refresh_token grant and refresh-token revocation', (dialect
     expect((await refresh(second.refresh_token)).json().error).toBe('invalid_grant');
     expect(await eventually(async () => (await me(second.access_token)).statusCode === 401)).toBe(true);
     expect((await me(first.access_token)).statusCode).toBe(401);
-    const audit = await app.services.db
+    const audit = await ctx.app.services.db
       .selectFrom('audit_events')
       .selectAll()
       .where('action', '=', 'refresh_token.reused')
       .execute();
-    expect(audit[0]).toMatchObject({ tenant_id: s.a.tenantId, actor: `key:${client.publicKey}` });
+    expect(audit[0]).toMatchObject({ tenant_id: ctx.seed.a.tenantId, actor: `key:${client.publicKey}` });
   });
 
   it('leaves other families of the same user alone when one family is revoked', async () => {
@@ -126,8 +109,8 @@ describeEachDialect('refresh_token grant and refresh-token revocation', (dialect
 
   it('refuses a refresh token presented by another client', async () => {
     const other = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: 'Other app', redirectUris: [REDIRECT] },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: 'Other app', redirectUris: [REDIRECT] },
       CLI_ACTOR,
     );
     const { refresh_token } = await grant();
@@ -142,7 +125,7 @@ describeEachDialect('refresh_token grant and refresh-token revocation', (dialect
 
   it('refuses an expired refresh token', async () => {
     const { refresh_token } = await grant();
-    await app.services.db
+    await ctx.app.services.db
       .updateTable('refresh_tokens')
       .set({ expires_at: Date.now() - 1 })
       .execute();
@@ -156,13 +139,13 @@ describeEachDialect('refresh_token grant and refresh-token revocation', (dialect
     const { refresh_token } = await grant();
     const before = Date.now();
     await refresh(refresh_token);
-    const newest = await app.services.db
+    const newest = await ctx.app.services.db
       .selectFrom('refresh_tokens')
       .select(['expires_at', 'parent_id', 'family_id'])
       .orderBy('id', 'desc')
       .executeTakeFirstOrThrow();
     expect(newest.parent_id).not.toBeNull();
-    expect(newest.expires_at).toBeGreaterThanOrEqual(before + app.services.config.refreshTokenTtl * 1000);
+    expect(newest.expires_at).toBeGreaterThanOrEqual(before + ctx.app.services.config.refreshTokenTtl * 1000);
   });
 
   it('may narrow the access token scope, never widen it', async () => {
@@ -184,7 +167,7 @@ describeEachDialect('refresh_token grant and refresh-token revocation', (dialect
       prompt: 'consent',
     });
     const code = location?.searchParams.get('code') as string;
-    const res = await tokenRequest(app, client, {
+    const res = await tokenRequest(ctx.app, client, {
       grant_type: 'authorization_code',
       code,
       redirect_uri: REDIRECT,
@@ -201,7 +184,7 @@ describeEachDialect('refresh_token grant and refresh-token revocation', (dialect
   });
 
   it('requires the refresh_token parameter', async () => {
-    const res = await tokenRequest(app, client, { grant_type: 'refresh_token' });
+    const res = await tokenRequest(ctx.app, client, { grant_type: 'refresh_token' });
     expect(res.json().error).toBe('invalid_request');
   });
 
@@ -216,8 +199,8 @@ describeEachDialect('refresh_token grant and refresh-token revocation', (dialect
 
   it('revocation by another client answers 200 and leaves the token alone', async () => {
     const other = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: 'Meddler' },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: 'Meddler' },
       CLI_ACTOR,
     );
     const { refresh_token } = await grant();
@@ -228,20 +211,20 @@ describeEachDialect('refresh_token grant and refresh-token revocation', (dialect
 
   it('refresh tokens and consents of a revoked key die with it', async () => {
     const key = await createApiKey(
-      app.services.db,
-      { tenantId: s.a.tenantId, label: 'Doomed app', redirectUris: [REDIRECT] },
+      ctx.app.services.db,
+      { tenantId: ctx.seed.a.tenantId, label: 'Doomed app', redirectUris: [REDIRECT] },
       CLI_ACTOR,
     );
     const own = { publicKey: key.key.publicKey, privateKey: key.privateKey };
     const { refresh_token } = await grant(own);
-    await revokeApiKey(app.services.db, key.key.publicKey, CLI_ACTOR);
-    const row = await app.services.db
+    await revokeApiKey(ctx.app.services.db, key.key.publicKey, CLI_ACTOR);
+    const row = await ctx.app.services.db
       .selectFrom('refresh_tokens')
       .select('revoked_at')
       .where('api_key_id', '=', key.key.id)
       .executeTakeFirstOrThrow();
     expect(row.revoked_at).not.toBeNull();
-    const consents = await app.services.db
+    const consents = await ctx.app.services.db
       .selectFrom('consents')
       .where('api_key_id', '=', key.key.id)
       .selectAll()
@@ -255,7 +238,7 @@ describeEachDialect('refresh_token grant and refresh-token revocation', (dialect
 
   it('stores refresh tokens only as hashes', async () => {
     const { refresh_token } = await grant();
-    const rows = await app.services.db.selectFrom('refresh_tokens').selectAll().execute();
+    const rows = await ctx.app.services.db.selectFrom('refresh_tokens').selectAll().execute();
     expect(JSON.stringify(rows)).not.toContain(refresh_token.slice(4));
   });
 });

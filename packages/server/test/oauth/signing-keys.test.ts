@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { KeyDecryptionError, open, seal } from '../../src/domain/key-encryption.ts';
@@ -12,35 +12,27 @@ import {
   PUBLICATION_MARGIN_MS,
   rotateSigningKey,
 } from '../../src/domain/signing-keys.ts';
-import { type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp, testConfig } from '../helpers/test-app.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect, testConfig } from '../helpers/test-app.ts';
 import { decodePart, OAUTH_ENV, tokenFor } from './oauth-helpers.ts';
 
 const SECRET = testConfig().secret;
 
 describeEachDialect('signing keys', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
-  beforeAll(async () => {
-    t = await createTestApp(dialect, OAUTH_ENV);
-    app = t.app;
-    s = await seed(app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect, OAUTH_ENV);
 
   const me = (target: FastifyInstance, token: string) =>
     target.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${token}` } });
-  const jwks = async () => (await app.inject({ url: '/.well-known/openid-configuration/jwks' })).json();
+  const jwks = async () => (await ctx.app.inject({ url: '/.well-known/openid-configuration/jwks' })).json();
 
   it('generates one signing key on first start, audited, and signs tokens with its kid', async () => {
-    const keys = await describeSigningKeys(app.services.db, 3600);
+    const keys = await describeSigningKeys(ctx.app.services.db, 3600);
     expect(keys).toHaveLength(1);
     expect(keys[0]?.status).toBe('active');
     expect(keys[0]?.alg).toBe('ES256');
-    const token = await tokenFor(app, s.orgKeyA);
+    const token = await tokenFor(ctx.app, ctx.seed.orgKeyA);
     expect(decodePart(token, 0).kid).toBe(keys[0]?.kid);
-    const audit = await app.services.db
+    const audit = await ctx.app.services.db
       .selectFrom('audit_events')
       .select(['actor', 'target'])
       .where('action', '=', 'signing_key.created')
@@ -49,7 +41,7 @@ describeEachDialect('signing keys', (dialect) => {
   });
 
   it('publishes only public parts in the JWKS', async () => {
-    const res = await app.inject({ url: '/.well-known/openid-configuration/jwks' });
+    const res = await ctx.app.inject({ url: '/.well-known/openid-configuration/jwks' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/jwk-set\+json/);
     for (const key of res.json().keys) {
@@ -60,13 +52,13 @@ describeEachDialect('signing keys', (dialect) => {
   });
 
   it('never stores the private JWK in clear in the database (DESIGN.md 3 rule 1)', async () => {
-    const d = app.services.keyRing.signer().key.export({ format: 'jwk' }).d as string;
+    const d = ctx.app.services.keyRing.signer().key.export({ format: 'jwk' }).d as string;
     const forms = [
       d,
       Buffer.from(d, 'base64url').toString('base64'),
       Buffer.from(d, 'base64url').toString('hex'),
     ];
-    const rows = await app.services.db.selectFrom('signing_keys').selectAll().execute();
+    const rows = await ctx.app.services.db.selectFrom('signing_keys').selectAll().execute();
     expect(rows.length).toBeGreaterThan(0);
     const dump = JSON.stringify(rows);
     for (const form of forms) expect(dump).not.toContain(form);
@@ -75,30 +67,30 @@ describeEachDialect('signing keys', (dialect) => {
 
   it('refuses to start with a GATEHOUSE_SECRET that cannot open the stored key', async () => {
     const config = testConfig({ ...OAUTH_ENV, GATEHOUSE_SECRET: 'another-secret-another-secret-another-1' });
-    await expect(buildApp(config, { storage: t.storage })).rejects.toThrow(/GATEHOUSE_SECRET/);
+    await expect(buildApp(config, { storage: ctx.storage })).rejects.toThrow(/GATEHOUSE_SECRET/);
   });
 
   it('rotation: new tokens carry the new kid, old tokens stay valid, both keys are published', async () => {
-    const other = await buildApp(testConfig(OAUTH_ENV), { storage: t.storage });
+    const other = await buildApp(testConfig(OAUTH_ENV), { storage: ctx.storage });
     try {
-      const before = await tokenFor(app, s.orgKeyA);
+      const before = await tokenFor(ctx.app, ctx.seed.orgKeyA);
       const oldKid = decodePart(before, 0).kid;
-      const rotated = await rotateSigningKey(app.services.db, SECRET, CLI_ACTOR);
+      const rotated = await rotateSigningKey(ctx.app.services.db, SECRET, CLI_ACTOR);
       expect(rotated.previousKid).toBe(oldKid);
       // The periodic reload, done now rather than waited for.
-      await app.services.keyRing.reload();
-      const after = await tokenFor(app, s.orgKeyA);
+      await ctx.app.services.keyRing.reload();
+      const after = await tokenFor(ctx.app, ctx.seed.orgKeyA);
       expect(decodePart(after, 0).kid).toBe(rotated.kid);
-      expect((await me(app, before)).statusCode).toBe(200);
-      expect((await me(app, after)).statusCode).toBe(200);
+      expect((await me(ctx.app, before)).statusCode).toBe(200);
+      expect((await me(ctx.app, after)).statusCode).toBe(200);
       // An instance that has not reloaded yet learns the new kid from the first token that names it.
       expect((await me(other, after)).statusCode).toBe(200);
       expect((await jwks()).keys.map((k: { kid: string }) => k.kid).sort()).toEqual(
         [oldKid, rotated.kid].sort(),
       );
-      const statuses = await describeSigningKeys(app.services.db, 3600);
+      const statuses = await describeSigningKeys(ctx.app.services.db, 3600);
       expect(statuses.map((k) => k.status)).toEqual(['active', 'published']);
-      const audit = await app.services.db
+      const audit = await ctx.app.services.db
         .selectFrom('audit_events')
         .select(['actor', 'target'])
         .where('action', '=', 'signing_key.rotated')
@@ -110,18 +102,18 @@ describeEachDialect('signing keys', (dialect) => {
   });
 
   it('a retired key leaves the JWKS once all its tokens have expired, and its tokens are refused', async () => {
-    const before = await tokenFor(app, s.orgKeyA);
+    const before = await tokenFor(ctx.app, ctx.seed.orgKeyA);
     const oldKid = String(decodePart(before, 0).kid);
-    await rotateSigningKey(app.services.db, SECRET, CLI_ACTOR);
-    const longAgo = Date.now() - app.services.config.accessTokenTtl * 1000 - PUBLICATION_MARGIN_MS - 1;
-    await app.services.db
+    await rotateSigningKey(ctx.app.services.db, SECRET, CLI_ACTOR);
+    const longAgo = Date.now() - ctx.app.services.config.accessTokenTtl * 1000 - PUBLICATION_MARGIN_MS - 1;
+    await ctx.app.services.db
       .updateTable('signing_keys')
       .set({ retired_at: longAgo })
       .where('kid', '=', oldKid)
       .execute();
-    await app.services.keyRing.reload();
+    await ctx.app.services.keyRing.reload();
     expect((await jwks()).keys.map((k: { kid: string }) => k.kid)).not.toContain(oldKid);
-    const res = await me(app, before);
+    const res = await me(ctx.app, before);
     expect(res.statusCode).toBe(401);
     expect(res.json().detail).toMatch(/unknown key/);
   });

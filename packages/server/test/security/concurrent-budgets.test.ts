@@ -1,29 +1,23 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { Browser, codeFor, tokenRequest } from '../helpers/authorization-flow.ts';
 import { countStatuses, releaseMany } from '../helpers/concurrent.ts';
-import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { PASSWORD, seed } from '../helpers/seed.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { createTestApp, describeEachDialect } from '../helpers/test-app.ts';
 import { OAUTH_ENV } from '../oauth/oauth-helpers.ts';
 
 const REDIRECT = 'https://app.example/callback';
 
 /** Budgets and single-use credentials, attacked with requests released at once rather than in a loop. */
 describeEachDialect('budgets and single-use credentials under concurrent requests', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
+  const ctx = useSeededApp(dialect, OAUTH_ENV);
   let client: { publicKey: string; privateKey: string };
   let owner: Browser;
   beforeAll(async () => {
-    t = await createTestApp(dialect, OAUTH_ENV);
-    app = t.app;
-    s = await seed(app.services.db);
-    client = { publicKey: s.orgKeyA.key.publicKey, privateKey: s.orgKeyA.privateKey };
-    owner = new Browser(app);
+    client = { publicKey: ctx.seed.orgKeyA.key.publicKey, privateKey: ctx.seed.orgKeyA.privateKey };
+    owner = new Browser(ctx.app);
     expect((await owner.signIn('owner@a.test', PASSWORD)).statusCode).toBe(303);
   });
-  afterAll(() => t.close());
 
   it("spends a client's token-endpoint budget exactly: 30 concurrent requests, 20 tokens", async () => {
     const limited = await createTestApp(dialect, { GATEHOUSE_RATE_LIMIT: '20' });
@@ -60,13 +54,17 @@ describeEachDialect('budgets and single-use credentials under concurrent request
   it('exchanges a code once when 20 exchanges are released at once, and revokes what the winner got', async () => {
     const value = await code();
     const responses = await releaseMany(20, () =>
-      tokenRequest(app, client, { grant_type: 'authorization_code', code: value, redirect_uri: REDIRECT }),
+      tokenRequest(ctx.app, client, {
+        grant_type: 'authorization_code',
+        code: value,
+        redirect_uri: REDIRECT,
+      }),
     );
     const counts = countStatuses(responses);
     expect(counts[200]).toBe(1);
     expect(counts[400]).toBe(19);
     const winner = responses.find((r) => r.statusCode === 200)?.json();
-    const me = await app.inject({
+    const me = await ctx.app.inject({
       url: '/me',
       headers: { authorization: `Bearer ${winner.access_token}` },
     });
@@ -74,21 +72,21 @@ describeEachDialect('budgets and single-use credentials under concurrent request
   });
 
   it('rotates a refresh token once when 20 refreshes are released at once, and ends the family', async () => {
-    const first = await tokenRequest(app, client, {
+    const first = await tokenRequest(ctx.app, client, {
       grant_type: 'authorization_code',
       code: await code(),
       redirect_uri: REDIRECT,
     });
     const { refresh_token } = first.json();
     const responses = await releaseMany(20, () =>
-      tokenRequest(app, client, { grant_type: 'refresh_token', refresh_token }),
+      tokenRequest(ctx.app, client, { grant_type: 'refresh_token', refresh_token }),
     );
     const counts = countStatuses(responses);
     expect(counts[200] ?? 0).toBeLessThanOrEqual(1);
     expect(counts[400]).toBeGreaterThanOrEqual(19);
     // Reuse was detected, so every refresh token of the family is dead, the winner's included.
     for (const res of responses.filter((r) => r.statusCode === 200)) {
-      const next = await tokenRequest(app, client, {
+      const next = await tokenRequest(ctx.app, client, {
         grant_type: 'refresh_token',
         refresh_token: res.json().refresh_token,
       });

@@ -1,11 +1,11 @@
 import net from 'node:net';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { Browser, hiddenFields } from '../helpers/authorization-flow.ts';
-import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { PASSWORD } from '../helpers/seed.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 const REDIRECT = 'https://app.example/callback';
 
@@ -38,25 +38,19 @@ function rawRequest(
 }
 
 describeEachDialect('edges that bypassed the error handling', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
-  let port: number;
   const log: string[] = [];
+  const ctx = useSeededApp(
+    dialect,
+    { GATEHOUSE_LOG_LEVEL: 'info' },
+    { logStream: { write: (line) => log.push(line) } },
+  );
+  let port: number;
   beforeAll(async () => {
-    t = await createTestApp(
-      dialect,
-      { GATEHOUSE_LOG_LEVEL: 'info' },
-      { logStream: { write: (line) => log.push(line) } },
-    );
-    app = t.app;
-    s = await seed(app.services.db);
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    port = (app.server.address() as net.AddressInfo).port;
+    await ctx.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (ctx.app.server.address() as net.AddressInfo).port;
   });
-  afterAll(() => t.close());
   beforeEach(() => {
-    app.services.signInThrottle.clear();
+    ctx.app.services.signInThrottle.clear();
     log.length = 0;
   });
 
@@ -64,8 +58,8 @@ describeEachDialect('edges that bypassed the error handling', (dialect) => {
     log.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((l) => l.level >= 50);
 
   it('signs in with a non-ASCII return_to and redirects to it percent-encoded, never a 500', async () => {
-    const returnTo = `/connect/authorize?${new URLSearchParams({ client_id: s.orgKeyA.key.publicKey })}&x=€`;
-    const browser = new Browser(app);
+    const returnTo = `/connect/authorize?${new URLSearchParams({ client_id: ctx.seed.orgKeyA.key.publicKey })}&x=€`;
+    const browser = new Browser(ctx.app);
     const page = await browser.get(`/console/sign-in?return_to=${encodeURIComponent(returnTo)}`);
     expect(page.statusCode).toBe(200);
     const res = await browser.post('/console/sign-in', {
@@ -74,7 +68,9 @@ describeEachDialect('edges that bypassed the error handling', (dialect) => {
       password: PASSWORD,
     });
     expect(res.statusCode).toBe(303);
-    expect(res.headers.location).toBe(`/connect/authorize?client_id=${s.orgKeyA.key.publicKey}&x=%E2%82%AC`);
+    expect(res.headers.location).toBe(
+      `/connect/authorize?client_id=${ctx.seed.orgKeyA.key.publicKey}&x=%E2%82%AC`,
+    );
     expect(errorsLogged()).toEqual([]);
   });
 
@@ -84,7 +80,7 @@ describeEachDialect('edges that bypassed the error handling', (dialect) => {
       '/connect/authorize?a=\ud800',
       '/connect/authorize?\r\nX: y',
     ]) {
-      const browser = new Browser(app);
+      const browser = new Browser(ctx.app);
       const page = await browser.get('/console/sign-in');
       const res = await browser.post('/console/sign-in', {
         ...hiddenFields(page.body, '/console/sign-in'),
@@ -101,7 +97,7 @@ describeEachDialect('edges that bypassed the error handling', (dialect) => {
 
   it('answers a deeply nested JSON body on the authorization endpoint and the consent form with a 415 page', async () => {
     for (const url of ['/connect/authorize', '/console/consent', '/console/sign-in']) {
-      const res = await app.inject({
+      const res = await ctx.app.inject({
         method: 'POST',
         url,
         headers: { 'content-type': 'application/json' },
@@ -115,10 +111,10 @@ describeEachDialect('edges that bypassed the error handling', (dialect) => {
   });
 
   it('logs no error when a non-member or a prompt=none request is answered at the authorization endpoint', async () => {
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     expect((await browser.signIn('owner@b.test', PASSWORD)).statusCode).toBe(303);
     const query = (extra: Record<string, string> = {}) =>
-      `/connect/authorize?${new URLSearchParams({ response_type: 'code', client_id: s.orgKeyA.key.publicKey, redirect_uri: REDIRECT, scope: 'api1', ...extra })}`;
+      `/connect/authorize?${new URLSearchParams({ response_type: 'code', client_id: ctx.seed.orgKeyA.key.publicKey, redirect_uri: REDIRECT, scope: 'api1', ...extra })}`;
     const notMember = await browser.get(query());
     expect(notMember.statusCode).toBe(303);
     expect(notMember.headers.location).toMatch(/^\/console\/sign-in\?.*reason=not_member/);
@@ -126,8 +122,13 @@ describeEachDialect('edges that bypassed the error handling', (dialect) => {
     expect(new URL(String(none.headers.location)).searchParams.get('error')).toBe('login_required');
     // A workspace key whose workspace the user cannot see: access_denied, also without an error logged.
     const other = await createApiKey(
-      app.services.db,
-      { tenantId: s.b.tenantId, workspaceId: s.b.workspaceId, label: 'B ws', redirectUris: [REDIRECT] },
+      ctx.app.services.db,
+      {
+        tenantId: ctx.seed.b.tenantId,
+        workspaceId: ctx.seed.b.workspaceId,
+        label: 'B ws',
+        redirectUris: [REDIRECT],
+      },
       CLI_ACTOR,
     );
     const consent = await browser.get(
@@ -177,7 +178,7 @@ describeEachDialect('edges that bypassed the error handling', (dialect) => {
   });
 
   it('serves Swagger UI with a Content-Security-Policy and no framing', async () => {
-    const res = await app.inject({ url: '/swagger/' });
+    const res = await ctx.app.inject({ url: '/swagger/' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
     expect(res.headers['content-security-policy']).toMatch(/script-src 'self'(;|$)/);
@@ -185,7 +186,7 @@ describeEachDialect('edges that bypassed the error handling', (dialect) => {
   });
 
   it('never puts a double quote or backslash in an error_description (RFC 6749 5.2)', async () => {
-    const res = await app.inject({
+    const res = await ctx.app.inject({
       method: 'POST',
       url: '/connect/token',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -195,13 +196,13 @@ describeEachDialect('edges that bypassed the error handling', (dialect) => {
       error: 'invalid_request',
       error_description: "parameter 'grant_type' is included more than once",
     });
-    const bearer = await app.inject({ url: '/me', headers: { authorization: 'Bearer' } });
+    const bearer = await ctx.app.inject({ url: '/me', headers: { authorization: 'Bearer' } });
     expect(bearer.headers['www-authenticate']).toMatch(/error_description="[^"\\]*"$/);
   });
 
   it("redirects Swagger UI's static index to /swagger/ whatever the query, case or host: no loop, no open redirect", async () => {
     for (const url of ['/swagger/static/index.html?x=1', '/SWAGGER/STATIC/INDEX.HTML']) {
-      const res = await app.inject({ url });
+      const res = await ctx.app.inject({ url });
       expect(res.statusCode).toBe(302);
       expect(res.headers.location).toBe('/swagger/');
     }
@@ -220,7 +221,7 @@ describeEachDialect('edges that bypassed the error handling', (dialect) => {
   });
 
   it('answers a JSON body sent to an unknown console path with a page, not a problem', async () => {
-    const res = await app.inject({
+    const res = await ctx.app.inject({
       method: 'POST',
       url: '/console/nothing-here',
       headers: { 'content-type': 'application/json' },

@@ -1,9 +1,8 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { generatePrivateKey } from '../../src/domain/key-format.ts';
 import { countStatuses, releaseMany } from '../helpers/concurrent.ts';
-import { type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -22,21 +21,14 @@ const credentials = {
 describeEachDialect(
   'failed authentication spends the address budget (GATEHOUSE_RATE_LIMIT=30)',
   (dialect) => {
-    let t: TestApp;
-    let app: FastifyInstance;
-    beforeAll(async () => {
-      t = await createTestApp(dialect, { GATEHOUSE_RATE_LIMIT: '30' });
-      app = t.app;
-      await seed(app.services.db);
-    });
-    afterAll(() => t.close());
+    const ctx = useSeededApp(dialect, { GATEHOUSE_RATE_LIMIT: '30' });
 
     let address = 0;
     for (const [name, headers] of Object.entries(credentials)) {
       it(`answers 429 to 40 concurrent requests with ${name} once 30 are spent`, async () => {
         const ip = `10.40.0.${++address}`;
         const responses = await releaseMany(40, (i) =>
-          app.inject({ url: '/v1/workspaces', remoteAddress: ip, headers: headers(i) }),
+          ctx.app.inject({ url: '/v1/workspaces', remoteAddress: ip, headers: headers(i) }),
         );
         // Exactly the budget is answered 401: no more (the limit holds), no fewer (no request is
         // refused for the ones after it, as a counter shared by reference between them once did).
@@ -53,27 +45,21 @@ describeEachDialect(
 describeEachDialect(
   'failed authentication has a tighter budget of its own, and bounds database reads',
   (dialect) => {
-    let t: TestApp;
-    let app: FastifyInstance;
-    let s: Seed;
+    const ctx = useSeededApp(dialect);
     let limit: number;
     beforeAll(async () => {
-      t = await createTestApp(dialect);
-      app = t.app;
-      s = await seed(app.services.db);
-      limit = app.services.config.authFailureLimitPerMinute;
+      limit = ctx.app.services.config.authFailureLimitPerMinute;
     });
-    afterAll(() => t.close());
 
     it('is tighter than the request budget', () => {
-      expect(limit).toBeLessThan(app.services.config.rateLimitPerMinute);
+      expect(limit).toBeLessThan(ctx.app.services.config.rateLimitPerMinute);
     });
 
     it('reads the database at most once per allowed failure for 300 concurrent unknown keys', async () => {
-      const misses = () => app.services.keys.stats.lookups.secret.miss;
+      const misses = () => ctx.app.services.keys.stats.lookups.secret.miss;
       const before = misses();
       const responses = await releaseMany(300, () =>
-        app.inject({
+        ctx.app.inject({
           url: '/me',
           remoteAddress: '10.41.0.1',
           headers: { 'x-api-key': generatePrivateKey() },
@@ -86,10 +72,10 @@ describeEachDialect(
     });
 
     it('looks up at most a few signing keys for 300 concurrent tokens with made-up kids', async () => {
-      const ring = app.services.keyRing;
+      const ring = ctx.app.services.keyRing;
       const before = ring.stats.lookups;
       const responses = await releaseMany(300, (i) =>
-        app.inject({
+        ctx.app.inject({
           url: '/me',
           remoteAddress: `10.42.${Math.floor(i / 200)}.${i % 200}`,
           headers: { authorization: `Bearer ${tokenWithUnknownKid(i)}` },
@@ -102,11 +88,11 @@ describeEachDialect(
     it('keeps serving a key it has verified to an address that spent its failure budget', async () => {
       const ip = '10.43.0.1';
       const me = (key: string) =>
-        app.inject({ url: '/me', remoteAddress: ip, headers: { 'x-api-key': key } });
-      expect((await me(s.orgKeyA.privateKey)).statusCode).toBe(200);
+        ctx.app.inject({ url: '/me', remoteAddress: ip, headers: { 'x-api-key': key } });
+      expect((await me(ctx.seed.orgKeyA.privateKey)).statusCode).toBe(200);
       await releaseMany(limit + 20, () => me(generatePrivateKey()));
       expect((await me(generatePrivateKey())).statusCode).toBe(429);
-      expect((await me(s.orgKeyA.privateKey)).statusCode).toBe(200);
+      expect((await me(ctx.seed.orgKeyA.privateKey)).statusCode).toBe(200);
     });
   },
 );

@@ -6,8 +6,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startSession } from '../../src/domain/sessions.ts';
 import { Browser, csrfOf, pkcePair, tokenRequest } from '../helpers/authorization-flow.ts';
 import { countStatuses, releaseMany } from '../helpers/concurrent.ts';
-import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { PASSWORD, type Seed } from '../helpers/seed.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 import {
   type Body,
   type FuzzRequest,
@@ -696,24 +697,21 @@ function record(
 // ---------------------------------------------------------------------------------------------------
 
 describeEachDialect('fuzzed requests on every route', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
+  const ctx = useSeededApp(dialect, UNLIMITED);
   let live: LiveValues;
   let sent = 0;
   let refused = 0;
   let port = 0;
   beforeAll(async () => {
-    t = await createTestApp(dialect, UNLIMITED);
-    app = t.app;
-    live = await liveValues(app, await seed(app.services.db));
+    live = await liveValues(ctx.app, ctx.seed);
     // Also listening: the raw-socket tests need the exact bytes of a request-target to reach Fastify.
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    port = (app.server.address() as { port: number }).port;
+    await ctx.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (ctx.app.server.address() as { port: number }).port;
   });
-  afterAll(async () => {
+  // Registered after useSeededApp's, so it runs before the app is closed (afterAll hooks run in reverse).
+  afterAll(() => {
     if (SURVEY) writeFileSync(SURVEY.replace('%d', dialect), JSON.stringify([...survey.entries()], null, 2));
     survey.clear();
-    await t.close();
   });
 
   /** Sends one generated request and checks the answer; throws a readable report on a violation. */
@@ -727,7 +725,7 @@ describeEachDialect('fuzzed requests on every route', (dialect) => {
     try {
       answer =
         mode === 'inject'
-          ? await sendInject(app, wire)
+          ? await sendInject(ctx.app, wire)
           : await sendRaw(port, rawHead(wire), wire.body, wire.method);
     } catch (error) {
       answer = { status: 0, headers: {}, body: `no answer: ${(error as Error).message}` };
@@ -800,8 +798,9 @@ describeEachDialect('fuzzed requests on every route', (dialect) => {
   );
 
   it('still serves /healthz and an API key after the run, also 50 requests at once', async () => {
-    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-    const me = () => app.inject({ method: 'GET', url: '/me', headers: { 'x-api-key': live.get('KEY_A') } });
+    expect((await ctx.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    const me = () =>
+      ctx.app.inject({ method: 'GET', url: '/me', headers: { 'x-api-key': live.get('KEY_A') } });
     expect((await me()).statusCode).toBe(200);
     expect(countStatuses(await releaseMany(50, me))).toEqual({ 200: 50 });
     console.info(`fuzz [${dialect}]: ${sent} requests sent, ${refused} of them refused by the HTTP parser`);

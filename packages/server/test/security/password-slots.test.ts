@@ -1,29 +1,22 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { passwordSlots } from '../../src/domain/password-slots.ts';
 import { hashPassword, verifyPassword } from '../../src/domain/passwords.ts';
 import { Browser, hiddenFields } from '../helpers/authorization-flow.ts';
 import { releaseTogether } from '../helpers/concurrent.ts';
-import { seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { postForm } from '../helpers/http.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 describeEachDialect('password checks during a sign-in storm', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    await seed(app.services.db);
-  });
-  afterAll(() => t.close());
+  const ctx = useSeededApp(dialect);
 
   it('runs a bounded number of password hashes at once and refuses the excess with 503 and Retry-After', async () => {
     // 200 accounts from 200 addresses: no sign-in budget stops them, only the password slots can.
     const sends = await Promise.all(
       Array.from({ length: 200 }, async (_, i) => {
-        const browser = new Browser(app);
+        const browser = new Browser(ctx.app);
         const page = await browser.get('/console/sign-in');
         const form = {
           ...hiddenFields(page.body, '/console/sign-in'),
@@ -31,12 +24,8 @@ describeEachDialect('password checks during a sign-in storm', (dialect) => {
           password: 'wrong password, long enough',
         };
         return () =>
-          app.inject({
-            method: 'POST',
-            url: '/console/sign-in',
+          postForm(ctx.app, '/console/sign-in', form, browser.jar.header(), {
             remoteAddress: `10.20.${Math.floor(i / 200)}.${i % 200}`,
-            headers: { 'content-type': 'application/x-www-form-urlencoded', ...browser.jar.header() },
-            payload: new URLSearchParams(form).toString(),
           });
       }),
     );
@@ -60,12 +49,12 @@ describeEachDialect('password checks during a sign-in storm', (dialect) => {
   });
 
   it('does not count a sign-in refused as busy against its account or address', async () => {
-    app.services.signInThrottle.clear();
-    const reservation = await app.services.signInThrottle.reserve('owner@a.test', '10.21.0.1');
+    ctx.app.services.signInThrottle.clear();
+    const reservation = await ctx.app.services.signInThrottle.reserve('owner@a.test', '10.21.0.1');
     if (!reservation.ok) throw new Error('expected a place');
-    await app.services.signInThrottle.cancel(reservation.attempt);
-    for (let i = 0; i < app.services.signInThrottle.limits.perAccount; i++) {
-      expect((await app.services.signInThrottle.reserve('owner@a.test', '10.21.0.1')).ok).toBe(true);
+    await ctx.app.services.signInThrottle.cancel(reservation.attempt);
+    for (let i = 0; i < ctx.app.services.signInThrottle.limits.perAccount; i++) {
+      expect((await ctx.app.services.signInThrottle.reserve('owner@a.test', '10.21.0.1')).ok).toBe(true);
     }
   });
 

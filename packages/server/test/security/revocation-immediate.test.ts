@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { Browser, codeFor, csrfOf, tokenRequest } from '../helpers/authorization-flow.ts';
-import { PASSWORD, type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { PASSWORD } from '../helpers/seed.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 const REDIRECT = 'https://app.example/callback';
 
@@ -11,25 +11,19 @@ const REDIRECT = 'https://app.example/callback';
  * slowed to a minute here, so that only the instance's own update can refuse the token in time.
  */
 describeEachDialect('revocations take effect on this instance before it answers', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
+  const ctx = useSeededApp(dialect, {}, { keyCache: { pollMs: 60_000 } });
   let owner: Browser;
   let client: { publicKey: string; privateKey: string };
   beforeAll(async () => {
-    t = await createTestApp(dialect, {}, { keyCache: { pollMs: 60_000 } });
-    app = t.app;
-    s = await seed(app.services.db);
-    client = { publicKey: s.orgKeyA.key.publicKey, privateKey: s.orgKeyA.privateKey };
-    owner = new Browser(app);
+    client = { publicKey: ctx.seed.orgKeyA.key.publicKey, privateKey: ctx.seed.orgKeyA.privateKey };
+    owner = new Browser(ctx.app);
     expect((await owner.signIn('owner@a.test', PASSWORD)).statusCode).toBe(303);
   });
-  afterAll(() => t.close());
 
   const code = () => codeFor(owner, client.publicKey);
   const exchange = (value: string) =>
-    tokenRequest(app, client, { grant_type: 'authorization_code', code: value, redirect_uri: REDIRECT });
-  const me = (token: string) => app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } });
+    tokenRequest(ctx.app, client, { grant_type: 'authorization_code', code: value, redirect_uri: REDIRECT });
+  const me = (token: string) => ctx.app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } });
 
   async function removeAccess(): Promise<void> {
     const page = await owner.get('/console');
@@ -42,12 +36,12 @@ describeEachDialect('revocations take effect on this instance before it answers'
   it('refuses the access token at once after a refresh token is reused', async () => {
     const tokens = (await exchange(await code())).json();
     expect((await me(tokens.access_token)).statusCode).toBe(200);
-    const rotated = await tokenRequest(app, client, {
+    const rotated = await tokenRequest(ctx.app, client, {
       grant_type: 'refresh_token',
       refresh_token: tokens.refresh_token,
     });
     expect(rotated.statusCode).toBe(200);
-    const reuse = await tokenRequest(app, client, {
+    const reuse = await tokenRequest(ctx.app, client, {
       grant_type: 'refresh_token',
       refresh_token: tokens.refresh_token,
     });

@@ -1,50 +1,37 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { Browser, hiddenFields } from '../helpers/authorization-flow.ts';
 import { releaseTogether } from '../helpers/concurrent.ts';
-import { type Seed, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { postForm } from '../helpers/http.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 describeEachDialect('sign-in audit events are no account-existence oracle', (dialect) => {
-  let t: TestApp;
-  let app: FastifyInstance;
-  let s: Seed;
+  const ctx = useSeededApp(dialect);
   let returnTo: string;
   beforeAll(async () => {
-    t = await createTestApp(dialect);
-    app = t.app;
-    s = await seed(app.services.db);
     const query = new URLSearchParams({
       response_type: 'code',
-      client_id: s.orgKeyA.key.publicKey,
+      client_id: ctx.seed.orgKeyA.key.publicKey,
       redirect_uri: 'https://app.example/callback',
       scope: 'api1',
     });
     returnTo = `/connect/authorize?${query}`;
   });
-  afterAll(() => t.close());
-  beforeEach(() => app.services.signInThrottle.clear());
+  beforeEach(() => ctx.app.services.signInThrottle.clear());
 
   /** A sign-in form loaded for tenant A's application, ready to post. */
   async function prepare(email: string, password: string, ip = '10.7.0.1') {
-    const browser = new Browser(app);
+    const browser = new Browser(ctx.app);
     const page = await browser.get(`/console/sign-in?${new URLSearchParams({ return_to: returnTo })}`);
     const form = { ...hiddenFields(page.body, '/console/sign-in'), email, password };
-    return () =>
-      app.inject({
-        method: 'POST',
-        url: '/console/sign-in',
-        remoteAddress: ip,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...browser.jar.header() },
-        payload: new URLSearchParams(form).toString(),
-      });
+    return () => postForm(ctx.app, '/console/sign-in', form, browser.jar.header(), { remoteAddress: ip });
   }
 
   const eventsOfTenantA = () =>
-    app.services.db
+    ctx.app.services.db
       .selectFrom('audit_events')
       .selectAll()
-      .where('tenant_id', '=', s.a.tenantId)
+      .where('tenant_id', '=', ctx.seed.a.tenantId)
       .where('action', '=', 'login.failed')
       .execute();
 
@@ -56,12 +43,12 @@ describeEachDialect('sign-in audit events are no account-existence oracle', (dia
     );
     expect(await eventsOfTenantA()).toHaveLength(before);
     // The failure is still recorded, for the operator, without a tenant.
-    const anonymous = await app.services.db
+    const anonymous = await ctx.app.services.db
       .selectFrom('audit_events')
       .selectAll()
       .where('tenant_id', 'is', null)
       .where('action', '=', 'login.failed')
-      .where('target', '=', `user:${s.b.userId}`)
+      .where('target', '=', `user:${ctx.seed.b.userId}`)
       .execute();
     expect(anonymous.length).toBeGreaterThan(0);
   });
@@ -71,7 +58,7 @@ describeEachDialect('sign-in audit events are no account-existence oracle', (dia
     expect((await (await prepare('owner@a.test', 'wrong password, long enough'))()).statusCode).toBe(400);
     const after = await eventsOfTenantA();
     expect(after).toHaveLength(before + 1);
-    expect(after.at(-1)).toMatchObject({ target: `user:${s.a.userId}`, actor: 'anonymous' });
+    expect(after.at(-1)).toMatchObject({ target: `user:${ctx.seed.a.userId}`, actor: 'anonymous' });
   });
 
   it("bounds what 100 concurrent failed sign-ins through A's client write into A's log", async () => {
@@ -82,7 +69,7 @@ describeEachDialect('sign-in audit events are no account-existence oracle', (dia
     const responses = await releaseTogether(sends);
     expect(responses.filter((r) => r.statusCode === 429).length).toBeGreaterThanOrEqual(90);
     expect((await eventsOfTenantA()).length - before).toBeLessThanOrEqual(
-      app.services.signInThrottle.limits.perAccount,
+      ctx.app.services.signInThrottle.limits.perAccount,
     );
   });
 });

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Browser, hiddenFields } from '../helpers/authorization-flow.ts';
 import { releaseTogether } from '../helpers/concurrent.ts';
-import { PASSWORD, seed } from '../helpers/seed.ts';
-import { createTestApp, describeEachDialect, type TestApp } from '../helpers/test-app.ts';
+import { postForm } from '../helpers/http.ts';
+import { PASSWORD } from '../helpers/seed.ts';
+import { useSeededApp } from '../helpers/seeded-app.ts';
+import { describeEachDialect } from '../helpers/test-app.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -23,13 +25,7 @@ async function signInTogether(
         password: attempt.password,
       };
       return () =>
-        app.inject({
-          method: 'POST',
-          url: '/console/sign-in',
-          remoteAddress: attempt.ip,
-          headers: { 'content-type': 'application/x-www-form-urlencoded', ...browser.jar.header() },
-          payload: new URLSearchParams(form).toString(),
-        });
+        postForm(app, '/console/sign-in', form, browser.jar.header(), { remoteAddress: attempt.ip });
     }),
   );
   // Released in one tick: every request reaches the throttle before any password check ends.
@@ -40,22 +36,15 @@ async function signInTogether(
 
 for (const store of ['memory', 'redis'] as const) {
   describeEachDialect(`sign-in throttling under concurrent attempts (${store} counters)`, (dialect) => {
-    let t: TestApp;
-    let app: FastifyInstance;
-    beforeAll(async () => {
-      t = await createTestApp(
-        dialect,
-        store === 'redis'
-          ? {
-              GATEHOUSE_REDIS_URL: REDIS_URL,
-              GATEHOUSE_REDIS_PREFIX: `test-${randomBytes(6).toString('hex')}:`,
-            }
-          : {},
-      );
-      app = t.app;
-      await seed(app.services.db);
-    });
-    afterAll(() => t.close());
+    const ctx = useSeededApp(
+      dialect,
+      store === 'redis'
+        ? {
+            GATEHOUSE_REDIS_URL: REDIS_URL,
+            GATEHOUSE_REDIS_PREFIX: `test-${randomBytes(6).toString('hex')}:`,
+          }
+        : {},
+    );
 
     it('lets at most 10 of 100 concurrent attempts on one account reach the password check', async () => {
       const attempts = Array.from({ length: 100 }, (_, i) => ({
@@ -64,7 +53,7 @@ for (const store of ['memory', 'redis'] as const) {
         // From many addresses, so that only the per-account budget can stop them.
         ip: `10.1.${Math.floor(i / 250)}.${i % 250}`,
       }));
-      const { count } = await signInTogether(app, attempts);
+      const { count } = await signInTogether(ctx.app, attempts);
       expect(count(400) + count(303)).toBeLessThanOrEqual(10);
       expect(count(429)).toBeGreaterThanOrEqual(90);
       expect(count(500)).toBe(0);
@@ -76,7 +65,7 @@ for (const store of ['memory', 'redis'] as const) {
         password: 'wrong password',
         ip: '10.2.0.1',
       }));
-      const { count } = await signInTogether(app, attempts);
+      const { count } = await signInTogether(ctx.app, attempts);
       expect(count(400)).toBeLessThanOrEqual(50);
       expect(count(429)).toBeGreaterThanOrEqual(150);
       expect(count(500)).toBe(0);
@@ -84,7 +73,7 @@ for (const store of ['memory', 'redis'] as const) {
 
     it('does not count successful sign-ins against the address: 60 in a row from one address succeed', async () => {
       for (let i = 0; i < 60; i++) {
-        const { responses } = await signInTogether(app, [
+        const { responses } = await signInTogether(ctx.app, [
           { email: 'owner@b.test', password: PASSWORD, ip: '10.3.0.1' },
         ]);
         expect(responses[0]?.statusCode).toBe(303);

@@ -1,0 +1,375 @@
+import { PASSWORD, type Seed } from './seed.ts';
+
+/**
+ * Every route the app registers, in one table, each with the kind that decides its common checks
+ * (helpers/common-route-tests.ts runs them; common-routes.test.ts proves the table is complete):
+ *
+ * - `rest-authenticated`: 401 with `WWW-Authenticate: Bearer realm="gatehouse"` and a problem without a
+ *   credential, 401 `invalid_token` for an unknown key or a malformed bearer token, and for another
+ *   tenant's key either 404 (never 403) on a resource of tenant A, or its own data and none of A's.
+ * - `rest-public`: 200 JSON without a credential, and a stray unknown key changes nothing.
+ * - `oauth-client`: 401 `invalid_client` with a `Basic` challenge without client authentication or with
+ *   an unknown client (RFC 6749 5.2); another tenant's valid client aimed at tenant A's tokens learns
+ *   nothing about them and leaves them working.
+ * - `page`: without a session, a page or a redirect to sign-in, never JSON, never a 500, even when the
+ *   client asks for JSON; a form (or script request) without a valid CSRF token is a 403 page that
+ *   changes nothing, signed in or not.
+ * - `public`: its answer without a credential, the same with a stray unknown key.
+ */
+export type RouteKind = 'rest-authenticated' | 'rest-public' | 'oauth-client' | 'page' | 'public';
+
+export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
+
+/** What entries build their requests from: resources of tenant A; B (seed.ts) plays the intruder. */
+export interface RouteFixture {
+  seed: Seed;
+  /** An entity of tenant A's main workspace. */
+  entityOfA: number;
+}
+
+/** Tenant A's credentials from a real authorization code grant, for the OAuth endpoints' checks. */
+export interface TokensOfA {
+  accessToken: string;
+  refreshToken: string;
+  /** A code issued to A's key and not redeemed yet. */
+  code: string;
+  redirectUri: string;
+}
+
+interface RouteBase {
+  method: RouteMethod;
+  /** The pattern exactly as registered with Fastify, e.g. `/v1/workspaces/:id`. */
+  path: string;
+}
+
+export interface RestAuthenticatedRoute extends RouteBase {
+  kind: 'rest-authenticated';
+  /** A URL naming a resource of tenant A (or the caller itself). */
+  url: (fixture: RouteFixture) => string;
+  payload?: Record<string, unknown>;
+  /**
+   * `not-found`: the URL names a resource of tenant A, so another tenant's key gets 404, exactly as for
+   * a resource that does not exist, while A's own key reaches it. `own`: the route answers about the
+   * caller (`/me`, lists), so another tenant's key gets its own data and nothing of A.
+   */
+  foreignKey: 'not-found' | 'own';
+}
+
+export interface RestPublicRoute extends RouteBase {
+  kind: 'rest-public';
+  url: string;
+}
+
+export interface OAuthClientRoute extends RouteBase {
+  kind: 'oauth-client';
+  /** A complete request of the endpoint but for the client authentication. */
+  form: Record<string, string>;
+  /** Requests another tenant's client makes with tenant A's tokens. */
+  aimedAt: (tokens: TokensOfA) => Record<string, string>[];
+  /** The answer each of those gets: `json` is matched as a subset unless `exact`. */
+  foreignAnswer: { status: number; json?: Record<string, unknown>; exact?: boolean; empty?: boolean };
+}
+
+export interface PageRoute extends RouteBase {
+  kind: 'page';
+  url: (fixture: RouteFixture) => string;
+  /** The form a browser would post (before its CSRF token). */
+  form?: (fixture: RouteFixture) => Record<string, string>;
+  /**
+   * Where the route reads its CSRF token: the form's hidden field, the `X-CSRF-Token` header (requests
+   * from the page's own scripts), or nowhere (safe methods, and the authorization endpoint, a protocol
+   * request any site may send, which only leads to our own pages).
+   */
+  csrf: 'field' | 'header' | 'none';
+  /** Its answer without a session (and without a CSRF token). */
+  anonymous: { status: number; answer: 'html' | 'css' | 'sign-in-redirect' };
+}
+
+export interface PublicRoute extends RouteBase {
+  kind: 'public';
+  url: string;
+  /** Its answer without a credential: a content type, or a redirect target. */
+  answer: { status: number; contentType?: RegExp; location?: string };
+}
+
+export type RouteEntry =
+  | RestAuthenticatedRoute
+  | RestPublicRoute
+  | OAuthClientRoute
+  | PageRoute
+  | PublicRoute;
+
+const REDIRECT_URI = 'https://app.example/callback';
+
+/** A valid authorization request of A's organization key (seed.ts registers this redirect URI). */
+const authorizeParams = (f: RouteFixture): Record<string, string> => ({
+  response_type: 'code',
+  client_id: f.seed.orgKeyA.key.publicKey,
+  redirect_uri: REDIRECT_URI,
+  scope: 'api1',
+  state: 'common-route-checks',
+});
+
+const ws = (f: RouteFixture) => `/v1/workspaces/${f.seed.a.mainWorkspaceId}`;
+
+/** Every route the app registers (but for {@link ROUTES_OUTSIDE_THE_TABLE}), once. */
+export const ROUTE_TABLE: readonly RouteEntry[] = [
+  // REST API (RFC 9457 problems)
+  { kind: 'rest-authenticated', method: 'GET', path: '/me', url: () => '/me', foreignKey: 'own' },
+  {
+    kind: 'rest-authenticated',
+    method: 'GET',
+    path: '/v1/workspaces',
+    url: () => '/v1/workspaces?size=500',
+    foreignKey: 'own',
+  },
+  { kind: 'rest-authenticated', method: 'GET', path: '/v1/workspaces/:id', url: ws, foreignKey: 'not-found' },
+  {
+    kind: 'rest-authenticated',
+    method: 'GET',
+    path: '/v1/workspaces/:id/entities',
+    url: (f) => `${ws(f)}/entities`,
+    foreignKey: 'not-found',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'POST',
+    path: '/v1/workspaces/:id/entities',
+    url: (f) => `${ws(f)}/entities`,
+    payload: { name: 'planted by the common route checks' },
+    foreignKey: 'not-found',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'DELETE',
+    path: '/v1/workspaces/:id/entities/:entityId',
+    url: (f) => `${ws(f)}/entities/${f.entityOfA}`,
+    foreignKey: 'not-found',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'GET',
+    path: '/v1/audit-events',
+    url: () => '/v1/audit-events?size=500',
+    foreignKey: 'own',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'GET',
+    path: '/rate-limiting-state',
+    url: () => '/rate-limiting-state',
+    foreignKey: 'own',
+  },
+  { kind: 'rest-public', method: 'GET', path: '/status', url: '/status' },
+  { kind: 'rest-public', method: 'GET', path: '/healthz', url: '/healthz' },
+
+  // OAuth endpoints (RFC 6749 5.2 JSON errors)
+  {
+    kind: 'oauth-client',
+    method: 'POST',
+    path: '/connect/token',
+    // grant_type is checked before the client (token/index.ts): without it the answer is invalid_request.
+    form: { grant_type: 'client_credentials', scope: 'api1' },
+    aimedAt: (a) => [
+      { grant_type: 'refresh_token', refresh_token: a.refreshToken },
+      { grant_type: 'authorization_code', code: a.code, redirect_uri: a.redirectUri },
+    ],
+    foreignAnswer: { status: 400, json: { error: 'invalid_grant' } },
+  },
+  {
+    kind: 'oauth-client',
+    method: 'POST',
+    path: '/connect/revocation',
+    form: { token: 'not-a-token' },
+    aimedAt: (a) => [
+      { token: a.accessToken },
+      { token: a.refreshToken },
+      { token: a.refreshToken, token_type_hint: 'refresh_token' },
+    ],
+    // RFC 7009 2.2: 200 whatever the token, so the answer is no oracle either.
+    foreignAnswer: { status: 200, empty: true },
+  },
+  {
+    kind: 'oauth-client',
+    method: 'POST',
+    path: '/connect/introspect',
+    form: { token: 'not-a-token' },
+    aimedAt: (a) => [{ token: a.accessToken }, { token: a.refreshToken }],
+    foreignAnswer: { status: 200, json: { active: false }, exact: true },
+  },
+
+  // Discovery, keys, the API reference and metrics: public
+  {
+    kind: 'public',
+    method: 'GET',
+    path: '/.well-known/openid-configuration',
+    url: '/.well-known/openid-configuration',
+    answer: { status: 200, contentType: /^application\/json/ },
+  },
+  {
+    kind: 'public',
+    method: 'GET',
+    path: '/.well-known/oauth-authorization-server',
+    url: '/.well-known/oauth-authorization-server',
+    answer: { status: 200, contentType: /^application\/json/ },
+  },
+  {
+    kind: 'public',
+    method: 'GET',
+    path: '/.well-known/openid-configuration/jwks',
+    url: '/.well-known/openid-configuration/jwks',
+    answer: { status: 200, contentType: /^application\/jwk-set\+json/ },
+  },
+  {
+    kind: 'public',
+    method: 'GET',
+    path: '/swagger/index.html',
+    url: '/swagger/index.html',
+    answer: { status: 302, location: '/swagger/static/index.html' },
+  },
+  {
+    kind: 'public',
+    method: 'GET',
+    path: '/swagger/v1/swagger.json',
+    url: '/swagger/v1/swagger.json',
+    answer: { status: 200, contentType: /^application\/json/ },
+  },
+  // Swagger UI's own routes. `static/index.html` is answered by openapi.ts with a fixed target (the
+  // plugin's own redirect could loop or leave the site).
+  {
+    kind: 'public',
+    method: 'GET',
+    path: '/swagger',
+    url: '/swagger',
+    answer: { status: 200, contentType: /^text\/html/ },
+  },
+  {
+    kind: 'public',
+    method: 'GET',
+    path: '/swagger/static/index.html',
+    url: '/swagger/static/index.html',
+    answer: { status: 302, location: '/swagger/' },
+  },
+  {
+    kind: 'public',
+    method: 'GET',
+    path: '/swagger/json',
+    url: '/swagger/json',
+    answer: { status: 200, contentType: /^application\/json/ },
+  },
+  {
+    kind: 'public',
+    method: 'GET',
+    path: '/swagger/yaml',
+    url: '/swagger/yaml',
+    answer: { status: 200, contentType: /^application\/x-yaml/ },
+  },
+  // Public unless GATEHOUSE_METRICS=false (then not registered at all: metrics.test.ts).
+  {
+    kind: 'public',
+    method: 'GET',
+    path: '/metrics',
+    url: '/metrics',
+    answer: { status: 200, contentType: /^text\/plain/ },
+  },
+
+  // Pages (HTML errors)
+  {
+    kind: 'page',
+    method: 'GET',
+    path: '/connect/authorize',
+    url: (f) => `/connect/authorize?${new URLSearchParams(authorizeParams(f))}`,
+    csrf: 'none',
+    anonymous: { status: 303, answer: 'sign-in-redirect' },
+  },
+  {
+    kind: 'page',
+    method: 'POST',
+    path: '/connect/authorize',
+    url: () => '/connect/authorize',
+    form: authorizeParams,
+    csrf: 'none',
+    anonymous: { status: 303, answer: 'sign-in-redirect' },
+  },
+  {
+    kind: 'page',
+    method: 'GET',
+    path: '/console/sign-in',
+    url: () => '/console/sign-in?return_to=%2Fconsole',
+    csrf: 'none',
+    anonymous: { status: 200, answer: 'html' },
+  },
+  {
+    kind: 'page',
+    method: 'POST',
+    path: '/console/sign-in',
+    url: () => '/console/sign-in',
+    form: () => ({ email: 'owner@a.test', password: PASSWORD, return_to: '/console' }),
+    csrf: 'field',
+    anonymous: { status: 403, answer: 'html' },
+  },
+  {
+    kind: 'page',
+    method: 'POST',
+    path: '/console/sign-out',
+    url: () => '/console/sign-out',
+    form: () => ({}),
+    csrf: 'field',
+    anonymous: { status: 403, answer: 'html' },
+  },
+  {
+    kind: 'page',
+    method: 'GET',
+    path: '/console',
+    url: () => '/console',
+    csrf: 'none',
+    anonymous: { status: 303, answer: 'sign-in-redirect' },
+  },
+  {
+    kind: 'page',
+    method: 'POST',
+    path: '/console/consents/:publicKey/revoke',
+    url: (f) => `/console/consents/${f.seed.orgKeyA.key.publicKey}/revoke`,
+    form: () => ({}),
+    csrf: 'field',
+    anonymous: { status: 403, answer: 'html' },
+  },
+  {
+    kind: 'page',
+    method: 'DELETE',
+    path: '/console/consents/:publicKey',
+    url: (f) => `/console/consents/${f.seed.orgKeyA.key.publicKey}`,
+    csrf: 'header',
+    anonymous: { status: 403, answer: 'html' },
+  },
+  {
+    kind: 'page',
+    method: 'POST',
+    path: '/console/consent',
+    url: () => '/console/consent',
+    form: (f) => ({ ...authorizeParams(f), decision: 'allow' }),
+    csrf: 'field',
+    anonymous: { status: 403, answer: 'html' },
+  },
+  {
+    kind: 'page',
+    method: 'GET',
+    path: '/console/static/console.css',
+    url: () => '/console/static/console.css',
+    csrf: 'none',
+    anonymous: { status: 200, answer: 'css' },
+  },
+];
+
+/**
+ * Registered routes deliberately left out of the table, each with the reason. Exact routes, not
+ * prefixes: anything else Swagger UI (or anyone) adds under /swagger/ must still be in the table.
+ */
+export const ROUTES_OUTSIDE_THE_TABLE: readonly { method: RouteMethod; path: string; why: string }[] = [
+  { method: 'GET', path: '/swagger/static/*', why: "Swagger UI's bundled files (scripts, styles, images)" },
+  {
+    method: 'GET',
+    path: '/swagger/static/swagger-initializer.js',
+    why: "Swagger UI's generated start-up script, a static asset",
+  },
+];
