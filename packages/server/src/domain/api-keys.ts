@@ -190,9 +190,15 @@ export async function getKeyListing(db: Db, publicKey: string, tenantId: number)
   return key;
 }
 
-/** A key acting for itself may not rotate or revoke itself: no key keeps itself alive or kills its successor. */
+/**
+ * No self-perpetuation: a key acting for itself may not rotate, change or revoke itself (it could
+ * extend its own life, or hand itself a fresh secret), and only an owner may rotate or change an
+ * `admin` key, since its new secret or longer life is worth as much as a new admin key.
+ */
 function refuseSelf(key: ApiKey, by: Actor, what: string): void {
   if (by.authority?.keyId === key.id) throw new ProblemError('forbidden', `a key cannot ${what} itself`);
+  if (what !== 'revoke' && key.permissions === 'admin' && !actsAsOwner(by))
+    throw new ProblemError('forbidden', `only an owner can ${what} an admin key`);
 }
 
 /**
@@ -238,14 +244,38 @@ export async function rotateApiKey(
   const key = await getKey(db, publicKey, options.tenantId);
   refuseSelf(key, by, 'rotate');
   if (key.revokedAt !== null) throw new ProblemError('conflict', `API key ${publicKey} is revoked`);
-  // Read before the transaction: a rotation that started from the same secrets as another loses.
+  // One rotation of a key at a time in this process (SQLite runs transactions one after the other, so
+  // racing rotations would otherwise each see the last one's secret as current and all succeed); across
+  // instances, the secrets read here must still be current when the transaction writes.
+  if (rotating.has(key.id)) throw concurrentRotation(publicKey);
+  rotating.add(key.id);
+  try {
+    return await rotateFrom(db, key, graceMs, by, options);
+  } finally {
+    rotating.delete(key.id);
+  }
+}
+
+/** Keys being rotated by this process. */
+const rotating = new Set<number>();
+
+const concurrentRotation = (publicKey: string) =>
+  new ProblemError('conflict', `API key ${publicKey} was rotated at the same time; try again`);
+
+async function rotateFrom(
+  db: Db,
+  key: ApiKey,
+  graceMs: number,
+  by: Actor,
+  options: KeyChangeOptions,
+): Promise<IssuedApiKey> {
   const current = await listCurrentSecretIds(db, key.id);
   const privateKey = generatePrivateKey();
   const now = Date.now();
   const graceEndsAt = now + graceMs;
   await inTransaction(db, async (trx) => {
     if ((await expireSecrets(trx, key.id, current, graceEndsAt)) !== current.length)
-      throw new ProblemError('conflict', `API key ${publicKey} was rotated at the same time; try again`);
+      throw concurrentRotation(key.publicKey);
     await capGracePeriods(trx, key.id, graceEndsAt);
     await insertSecret(trx, key.id, secretRecord(privateKey), now);
     await insertInvalidation(trx, key.id, now);
@@ -286,6 +316,7 @@ export async function updateKey(
   if (changes.expiresAt != null && !(changes.expiresAt > now))
     throw invalidField('expiresAt', 'expiry must be in the future');
   const key = await getKey(db, publicKey, options.tenantId);
+  refuseSelf(key, by, 'change');
   if (key.revokedAt !== null) throw new ProblemError('conflict', `API key ${publicKey} is revoked`);
   const fields = {
     ...(label !== undefined ? { label } : {}),

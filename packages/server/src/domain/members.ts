@@ -8,6 +8,7 @@ import {
   revokeRefreshTokensOfUserInTenant,
 } from '../storage/repositories/refresh-tokens.ts';
 import { deleteSessionsOfUser } from '../storage/repositories/sessions.ts';
+import { lockTenant } from '../storage/repositories/tenants.ts';
 import {
   countOwners,
   deleteMembership,
@@ -190,11 +191,12 @@ export async function updateMember(
         : [];
   const now = Date.now();
   await inTransaction(db, async (trx) => {
+    await lockTenant(trx, tenantId);
     await updateMembership(trx, tenantId, userId, {
       ...(role !== before.role ? { role } : {}),
       ...(workspaceIds !== undefined ? { workspaceIds } : {}),
     });
-    // Checked after the write, in its transaction: two demotions at once cannot both pass.
+    // Checked after the write, under the tenant's lock: of two demotions at once, the second sees the first.
     if (before.role === 'owner' && role !== 'owner') await keepAnOwner(trx, tenantId);
     const details = { role, previousRole: before.role, workspaceIds: workspaceIds ?? before.workspaceIds };
     await audit(trx, by, 'member.updated', { tenantId, target: `user:${userId}`, details }, now);
@@ -220,6 +222,7 @@ export async function removeMember(
   if (before.role === 'owner') requireOwnerFor(by, 'remove an owner');
   const now = Date.now();
   await inTransaction(db, async (trx) => {
+    await lockTenant(trx, tenantId);
     if (!(await deleteMembership(trx, tenantId, userId)))
       throw new ProblemError('not_found', `no member ${userId}`);
     if (before.role === 'owner') await keepAnOwner(trx, tenantId);

@@ -66,9 +66,18 @@ export interface WorkspaceChanges extends WorkspaceSettings {
   state?: Workspace['state'] | undefined;
 }
 
+/** An absolute https URL on a plain host name, without credentials or spaces, at most 2048 characters. */
+function isHttpsUrl(value: string): boolean {
+  if (value.length > 2048 || /\s/.test(value)) return false;
+  const url = URL.parse(value);
+  if (!url || url.protocol !== 'https:' || url.username || url.password) return false;
+  // The URL parser accepts characters such as `"` in host names, which no DNS name has.
+  return /^[a-z0-9.-]+$/i.test(url.hostname) || /^\[[0-9a-f:.]+\]$/i.test(url.hostname);
+}
+
 function checkSettings(settings: WorkspaceSettings) {
   const { logoUrl, dataSubjectArchivedRetentionDays: days } = settings;
-  if (logoUrl != null && !/^https:\/\/[^\s]{1,2040}$/.test(logoUrl))
+  if (logoUrl != null && !isHttpsUrl(logoUrl))
     throw invalidField('logoUrl', 'logoUrl must be an https URL of at most 2048 characters');
   if (days != null && !(Number.isSafeInteger(days) && days >= 0 && days <= 36_500))
     throw invalidField(

@@ -38,7 +38,8 @@ async function rotate(request: Request, reply: FastifyReply): Promise<FastifyRep
 
 /**
  * `POST /v1/api-keys/{publicKey}/rotate`: a new private key, shown this once; the current one works
- * for the grace period. A key cannot rotate itself; of rotations racing for one key, one wins (409).
+ * for the grace period. A key cannot rotate itself, only an owner rotates an admin key, and of
+ * rotations racing for one key, one wins (409).
  */
 export function rotateApiKeyRoute(api: FastifyInstance): void {
   api.post<{ Params: { publicKey: string }; Body: { graceSeconds: number } | undefined }>(

@@ -46,7 +46,8 @@ async function update(request: Request) {
 
 /**
  * `PATCH /v1/api-keys/{publicKey}`: label, redirect URLs, CORS origins and expiry (never the scope,
- * the permissions or the secret). Applied on this instance before the answer: a new redirect URL
+ * the permissions or the secret). A key cannot change itself, and only an owner changes an admin key.
+ * Applied on this instance before the answer: a new redirect URL
  * works at once, a removed CORS origin is refused at once.
  */
 export function updateApiKeyRoute(api: FastifyInstance): void {
@@ -60,7 +61,12 @@ export function updateApiKeyRoute(api: FastifyInstance): void {
         security,
         params: publicKeyParam,
         body,
-        response: { 200: { $ref: 'ApiKey#' }, 409: { $ref: 'Problem#' }, ...adminErrors },
+        response: {
+          200: { $ref: 'ApiKey#' },
+          403: { $ref: 'Problem#' },
+          409: { $ref: 'Problem#' },
+          ...adminErrors,
+        },
       },
     },
     update,

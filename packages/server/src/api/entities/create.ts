@@ -32,6 +32,7 @@ export function createEntityRoute(api: FastifyInstance): void {
         },
         response: {
           403: { $ref: 'Problem#' },
+          409: { $ref: 'Problem#' },
           201: { $ref: 'Entity#' },
           400: { $ref: 'Problem#' },
           ...authErrors,

@@ -35,6 +35,7 @@ export function deleteEntityRoute(api: FastifyInstance): void {
         params: entityParams,
         response: {
           403: { $ref: 'Problem#' },
+          409: { $ref: 'Problem#' },
           204: { type: 'null' },
           ...authErrors,
         },

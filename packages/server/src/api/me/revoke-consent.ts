@@ -3,7 +3,7 @@ import { revokeConsent } from '../../domain/consents.ts';
 import { ProblemError } from '../../errors/errors.ts';
 import { actorOf } from '../../http/actor.ts';
 import { principalOf } from '../../http/authenticate.ts';
-import { requireUser } from '../../http/require-permission.ts';
+import { requirePermission, requireUser } from '../../http/require-permission.ts';
 import { authenticated } from '../guards.ts';
 import { authErrors, publicKeyParam, security } from '../schemas.ts';
 
@@ -27,13 +27,13 @@ export function revokeMyConsentRoute(api: FastifyInstance): void {
   api.delete<{ Params: { publicKey: string } }>(
     '/v1/me/consents/:publicKey',
     {
-      preHandler: authenticated(requireUser),
+      preHandler: authenticated(requireUser, requirePermission('write')),
       schema: {
         tags: ['Identity'],
         summary: 'Withdraw your consent to an application (user tokens only)',
         security,
         params: publicKeyParam,
-        response: { 204: { type: 'null' }, ...authErrors },
+        response: { 204: { type: 'null' }, 403: { $ref: 'Problem#' }, ...authErrors },
       },
     },
     revoke,

@@ -1,6 +1,7 @@
 import {
   createApiKey,
   type KeyUpdate,
+  keyStatus,
   listKeys,
   revokeApiKey,
   rotateApiKey,
@@ -105,6 +106,7 @@ async function list(rest: string[], out: Output): Promise<void> {
   );
   const items = listed.map((key) => ({
     ...view(key),
+    status: keyStatus(key, Date.now()) ?? 'active',
     last4: key.last4,
     createdAt: iso(key.createdAt),
     lastUsedAt: iso(key.lastUsedAt),
@@ -115,7 +117,7 @@ async function list(rest: string[], out: Output): Promise<void> {
       ? items
           .map(
             (k) =>
-              `${k.publicKey}  …${k.last4 ?? '----'}  ${k.revokedAt ? 'revoked' : 'active '}  ${k.permissions.padEnd(5)}  ${k.workspaceId ?? 'org'}  ${k.label}`,
+              `${k.publicKey}  …${k.last4 ?? '----'}  ${k.status.padEnd(7)}  ${k.permissions.padEnd(5)}  ${k.workspaceId ?? 'org'}  ${k.label}`,
           )
           .join('\n')
       : `No API keys in organization ${tenantId}.`,
