@@ -79,7 +79,7 @@ export async function seed(url: string, size: SeedSize): Promise<Seeded> {
         const workspace = await insertWorkspace(
           trx,
           b.tenantId,
-          `Workspace ${String(i).padStart(4, '0')}`,
+          { label: `Workspace ${String(i).padStart(4, '0')}` },
           now,
         );
         // A few entities so that `nbEntities` counts something.

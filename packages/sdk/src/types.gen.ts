@@ -7,6 +7,40 @@ export interface Page<T> {
   total: number;
 }
 
+export interface AddedMember {
+  /** The user id */
+  id: number;
+  email: string;
+  displayName: string | null;
+  role: 'owner' | 'admin' | 'member';
+  /** The workspaces a member is limited to; null: all */
+  workspaceIds: number[] | null;
+  createdAt: string;
+  /** False when an existing account joined as it is */
+  created: boolean;
+  /** For a new account added without a password: a one-time sign-in link (24 h), shown this once */
+  signInLink?: string;
+}
+
+export interface ApiKey {
+  /** The OAuth client_id; not a secret */
+  publicKey: string;
+  label: string;
+  /** The one workspace the key reaches; null: all */
+  workspaceId: number | null;
+  permissions: 'read' | 'write' | 'admin';
+  redirectUris: string[];
+  corsOrigins: string[];
+  /** The last 4 characters of the current private key */
+  last4: string | null;
+  status: 'active' | 'revoked' | 'expired';
+  createdBy: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
 export interface AuditEvent {
   id: number;
   tenantId: number | null;
@@ -16,7 +50,18 @@ export interface AuditEvent {
   action: string;
   target: string | null;
   ip: string | null;
+  userAgent: string | null;
   details: Record<string, unknown> | null;
+  createdAt: string;
+}
+
+export interface Consent {
+  publicKey: string;
+  /** The application's name (its key's label) */
+  label: string;
+  tenantId: number;
+  tenantLabel: string;
+  scope: string;
   createdAt: string;
 }
 
@@ -24,6 +69,41 @@ export interface Entity {
   id: number;
   workspaceId: number;
   name: string;
+  createdAt: string;
+}
+
+/** A key with its private key: shown this once, stored only as a hash */
+export interface IssuedApiKey {
+  /** The OAuth client_id; not a secret */
+  publicKey: string;
+  label: string;
+  /** The one workspace the key reaches; null: all */
+  workspaceId: number | null;
+  permissions: 'read' | 'write' | 'admin';
+  redirectUris: string[];
+  corsOrigins: string[];
+  /** The last 4 characters of the current private key */
+  last4: string | null;
+  status: 'active' | 'revoked' | 'expired';
+  createdBy: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  /** The secret (X-API-Key, client_secret); never shown again */
+  privateKey: string;
+  /** After a rotation: end of the old key's grace period */
+  previousKeyExpiresAt?: string | null;
+}
+
+export interface Member {
+  /** The user id */
+  id: number;
+  email: string;
+  displayName: string | null;
+  role: 'owner' | 'admin' | 'member';
+  /** The workspaces a member is limited to; null: all */
+  workspaceIds: number[] | null;
   createdAt: string;
 }
 
@@ -42,6 +122,8 @@ export interface Principal {
     role: 'owner' | 'admin' | 'member';
   } | null;
   scope: string;
+  /** What this credential may do: its key's, and for a user token no more than the user's role */
+  permissions: 'read' | 'write' | 'admin';
 }
 
 /** RFC 9457 problem details */
@@ -52,6 +134,11 @@ export interface Problem {
   detail?: string;
   code?: string;
   requestId?: string;
+  /** For `validation_failed`: each input that is wrong, named as in the request */
+  errors?: {
+    field: string;
+    message: string;
+  }[];
 }
 
 export interface Workspace {

@@ -21,6 +21,7 @@ describeEachDialect('SDK with an API key', (dialect) => {
       apiKey: { publicKey: server.seeded.orgKeyA.key.publicKey, label: 'A org key' },
       user: null,
       scope: 'api1',
+      permissions: 'write',
     });
   });
 

@@ -73,6 +73,9 @@ function serverOptions(config: Config, options: AppOptions): FastifyServerOption
         : false,
     // The original API's generated clients send `/v1/Workspaces`: paths match in any case (DESIGN.md 1).
     routerOptions: { caseSensitive: false },
+    // An unknown field is refused (400 naming it), never silently dropped: Fastify's default strips it, so a
+    // client that misspells a field would believe it was applied.
+    ajv: { customOptions: { removeAdditional: false } },
     trustProxy: trustedProxies(config.trustProxy),
     bodyLimit: 64 * 1024,
     // Request ids are ours: a client-chosen id could forge log lines.

@@ -4,6 +4,7 @@ import { KeyCache, type KeyCacheOptions } from './auth/key-cache.ts';
 import { KeyRing } from './auth/key-ring.ts';
 import { OriginCache } from './auth/origin-cache.ts';
 import type { Config } from './config/config.ts';
+import type { LocalCaches } from './domain/local-caches.ts';
 import { startRetentionJob } from './domain/retention.ts';
 import { SignInThrottle } from './domain/sign-in-throttle.ts';
 import { type Counters, MemoryCounters, RedisCounters } from './storage/counters.ts';
@@ -32,6 +33,8 @@ export interface Services {
   readonly counters: Counters;
   /** Sign-in budgets per account and per address. */
   readonly signInThrottle: SignInThrottle;
+  /** This instance's caches, told of every change the admin API makes before it answers. */
+  readonly caches: LocalCaches;
   /** Stops every background job, flushes batched writes and closes connections. */
   close(): Promise<void>;
 }
@@ -82,6 +85,14 @@ export async function createServices(config: Config, options: ServiceOptions = {
   if (redis) stops.push(() => closeRedis(redis));
   const counters = redis ? new RedisCounters(redis, `${config.redisPrefix}n:`) : new MemoryCounters();
 
+  const bearer = new BearerVerifier({ db, issuer: config.issuer, keys, ring: keyRing, denylist });
+  const caches: LocalCaches = {
+    async keyChanged(keyId) {
+      keys.invalidate(keyId);
+      await origins.refresh();
+    },
+    memberChanged: (userId) => bearer.forgetUser(userId),
+  };
   return {
     config,
     storage,
@@ -89,11 +100,12 @@ export async function createServices(config: Config, options: ServiceOptions = {
     keys,
     keyRing,
     denylist,
-    bearer: new BearerVerifier({ db, issuer: config.issuer, keys, ring: keyRing, denylist }),
+    bearer,
     origins,
     redis,
     counters,
     signInThrottle: new SignInThrottle(counters),
+    caches,
     async close() {
       for (const stop of stops.reverse()) await stop();
     },

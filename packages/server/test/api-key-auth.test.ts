@@ -24,6 +24,7 @@ describeEachDialect('X-API-Key authentication', (dialect) => {
       apiKey: { publicKey: ctx.seed.orgKeyA.key.publicKey, label: 'A org key' },
       user: null,
       scope: 'api1',
+      permissions: 'write',
     });
   });
 

@@ -22,11 +22,12 @@ describeEachDialect('GET /v1/audit-events', (dialect) => {
     ctx.app.inject({ method: 'GET', url: `/v1/audit-events${query}`, headers: { 'x-api-key': key } });
 
   it("lists the organization's events, newest first, in the documented shape", async () => {
-    const res = await read(ctx.seed.orgKeyA.privateKey);
+    const res = await read(ctx.seed.adminKeyA.privateKey);
     expect(res.statusCode).toBe(200);
     const { items, total } = res.json() as { items: Event[]; total: number };
     expect(total).toBe(items.length);
     expect(items.map((e) => e.action)).toEqual([
+      'api_key.created',
       'api_key.created',
       'api_key.created',
       'workspace.created',
@@ -38,16 +39,23 @@ describeEachDialect('GET /v1/audit-events', (dialect) => {
       tenantId: ctx.seed.a.tenantId,
       actor: 'cli',
       action: 'api_key.created',
-      target: ctx.seed.workspaceKeyA.key.publicKey,
+      target: ctx.seed.adminKeyA.key.publicKey,
       ip: null,
-      details: { workspaceId: ctx.seed.a.secondWorkspaceId },
+      userAgent: null,
+      details: { workspaceId: null, permissions: 'admin' },
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
   });
 
+  it('is part of the admin API: a write key of the organization gets 404', async () => {
+    const res = await read(ctx.seed.orgKeyA.privateKey);
+    expect(res.statusCode).toBe(404);
+    expect(res.json().code).toBe('not_found');
+  });
+
   it('shows each tenant only its own events', async () => {
-    const a = (await read(ctx.seed.orgKeyA.privateKey)).json().items as Event[];
-    const b = (await read(ctx.seed.orgKeyB.privateKey)).json().items as Event[];
+    const a = (await read(ctx.seed.adminKeyA.privateKey)).json().items as Event[];
+    const b = (await read(ctx.seed.adminKeyB.privateKey)).json().items as Event[];
     expect(new Set(a.map((e) => e.tenantId))).toEqual(new Set([ctx.seed.a.tenantId]));
     expect(new Set(b.map((e) => e.tenantId))).toEqual(new Set([ctx.seed.b.tenantId]));
     expect(b.map((e) => e.target)).not.toContain(ctx.seed.orgKeyA.key.publicKey);
@@ -57,26 +65,26 @@ describeEachDialect('GET /v1/audit-events', (dialect) => {
     const issued = await createApiKey(ctx.app.services.db, { tenantId: ctx.seed.a.tenantId }, CLI_ACTOR);
     const rotated = await rotateApiKey(ctx.app.services.db, issued.key.publicKey, 0, CLI_ACTOR);
     await revokeApiKey(ctx.app.services.db, issued.key.publicKey, CLI_ACTOR);
-    const res = await read(ctx.seed.orgKeyA.privateKey, '?size=3');
+    const res = await read(ctx.seed.adminKeyA.privateKey, '?size=3');
     const items = res.json().items as Event[];
     expect(items.map((e) => [e.action, e.target])).toEqual([
       ['api_key.revoked', issued.key.publicKey],
       ['api_key.rotated', issued.key.publicKey],
       ['api_key.created', issued.key.publicKey],
     ]);
-    for (const secret of [issued.privateKey, rotated.privateKey, ctx.seed.orgKeyA.privateKey])
+    for (const secret of [issued.privateKey, rotated.privateKey, ctx.seed.adminKeyA.privateKey])
       expect(res.body).not.toContain(secret);
   });
 
   it('pages with page and size', async () => {
-    const all = (await read(ctx.seed.orgKeyA.privateKey, '?size=500')).json();
-    const second = (await read(ctx.seed.orgKeyA.privateKey, '?page=2&size=2')).json();
+    const all = (await read(ctx.seed.adminKeyA.privateKey, '?size=500')).json();
+    const second = (await read(ctx.seed.adminKeyA.privateKey, '?page=2&size=2')).json();
     expect(second.total).toBe(all.total);
     expect(second.items).toEqual(all.items.slice(2, 4));
   });
 
   it('refuses a page size over 500 with a 400 problem', async () => {
-    const res = await read(ctx.seed.orgKeyA.privateKey, '?size=501');
+    const res = await read(ctx.seed.adminKeyA.privateKey, '?size=501');
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe('validation_failed');
   });
@@ -97,6 +105,7 @@ describe('who may read the audit log', () => {
     apiKey: { id: 1, publicKey: 'gpk_x', label: 'k' },
     user: null,
     scope: 'api1',
+    permissions: 'admin',
     ...overrides,
   });
   const user = (role: 'owner' | 'admin' | 'member') => ({
@@ -111,6 +120,11 @@ describe('who may read the audit log', () => {
     expect(mayReadAuditLog(principal({ authMethod: 'apiKey' }))).toBe(true);
     expect(mayReadAuditLog(principal({ user: user('owner') }))).toBe(true);
     expect(mayReadAuditLog(principal({ user: user('admin') }))).toBe(true);
+  });
+
+  it('not a read or write credential, whoever it speaks for', () => {
+    expect(mayReadAuditLog(principal({ authMethod: 'apiKey', permissions: 'write' }))).toBe(false);
+    expect(mayReadAuditLog(principal({ user: user('owner'), permissions: 'write' }))).toBe(false);
   });
 
   it('not a member, nor anything limited to a workspace', () => {

@@ -21,7 +21,8 @@ describeEachDialect('bad input', (dialect) => {
     expect(res.statusCode, res.body).toBe(status);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     const body = res.json();
-    expect(body).toEqual({
+    const { errors, ...problem } = body;
+    expect(problem).toEqual({
       type: expect.stringMatching(/^urn:gatehouse:problem:/),
       title: expect.any(String),
       status,
@@ -29,6 +30,13 @@ describeEachDialect('bad input', (dialect) => {
       code: expect.any(String),
       requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
+    // A refused input is named: `errors` lists each field and what is wrong with it.
+    if (errors !== undefined) {
+      expect(body.code).toBe('validation_failed');
+      expect(errors).toEqual(
+        expect.arrayContaining([{ field: expect.any(String), message: expect.any(String) }]),
+      );
+    }
     expect(res.body).not.toMatch(/\bat .+\.(ts|js):\d+|node_modules|Error:/);
     return body;
   }

@@ -12,6 +12,11 @@ import { describeEachDialect, POSTGRES_URL, testConfig } from './helpers/test-ap
 const BIN = resolve(import.meta.dirname, '../bin/gatehouse.js');
 const SECRET = 'cli-test-secret-cli-test-secret-0123456789';
 const PASSWORD = 'a long enough passphrase';
+/**
+ * For tests that run the CLI several times: each run starts Node and tsx (about 2 s of CPU), so a
+ * handful of runs can outlast the default timeout on a busy machine.
+ */
+const SEVERAL_RUNS_MS = 120_000;
 
 interface Run {
   code: number;
@@ -71,6 +76,7 @@ describeEachDialect('gatehouse CLI', (dialect) => {
     runCli(args, { GATEHOUSE_DATABASE_URL: db.url, ...env }, cwd);
 
   let tenantId: number;
+  let workspaceId: number;
   let key: { publicKey: string; privateKey: string };
 
   it('refuses a weak password with a clear message and creates nothing', async () => {
@@ -124,6 +130,7 @@ describeEachDialect('gatehouse CLI', (dialect) => {
       userId: expect.any(Number),
     });
     tenantId = created.tenantId;
+    workspaceId = created.workspaceId;
   });
 
   it('refuses a second init and points to tenants create', async () => {
@@ -286,6 +293,221 @@ describeEachDialect('gatehouse CLI', (dialect) => {
       await app.close();
     }
   });
+
+  /** `keys create ... --json` for this organization, which must succeed; the created key as printed. */
+  async function createKey(...args: string[]) {
+    const run = await cli(['keys', 'create', '--tenant', String(tenantId), ...args, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    return json(run);
+  }
+  /** The public keys `keys list` prints for this organization with `args`. */
+  async function listed(...args: string[]): Promise<{ publicKey: string; workspaceId: number | null }[]> {
+    const run = await cli(['keys', 'list', '--tenant', String(tenantId), ...args, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    return json(run).items;
+  }
+
+  it(
+    'keys create --permissions sets the permissions; an unknown one is a usage error',
+    async () => {
+      const [read, unknown, workspaceAdmin] = await Promise.all([
+        createKey('--label', 'Reader', '--permissions', 'read'),
+        cli(['keys', 'create', '--tenant', String(tenantId), '--permissions', 'root']),
+        cli([
+          'keys',
+          'create',
+          '--tenant',
+          String(tenantId),
+          '--workspace',
+          String(workspaceId),
+          '--permissions',
+          'admin',
+        ]),
+      ]);
+      expect(read).toMatchObject({ label: 'Reader', permissions: 'read', workspaceId: null });
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toMatch(/--permissions must be read, write or admin/);
+      // DESIGN.md 1: a workspace key cannot be an admin key, whoever creates it.
+      expect(workspaceAdmin.code).toBe(1);
+      expect(workspaceAdmin.stderr).toMatch(/workspace key cannot be an admin key/);
+      const app = await appOn(db.url);
+      try {
+        const res = await app.inject({
+          method: 'GET',
+          url: '/me',
+          headers: { 'x-api-key': read.privateKey },
+        });
+        expect(res.json().permissions).toBe('read');
+      } finally {
+        await app.close();
+      }
+    },
+    SEVERAL_RUNS_MS,
+  );
+
+  it(
+    'keys update changes label, redirect URIs, CORS origins and expiry; --no-* options clear them',
+    async () => {
+      const created = await createKey('--label', 'To update');
+      const run = await cli([
+        'keys',
+        'update',
+        created.publicKey,
+        '--label',
+        'Updated',
+        '--redirect-uri',
+        'https://updated.example/callback',
+        '--redirect-uri',
+        'http://127.0.0.1:9000/callback',
+        '--cors-origin',
+        'https://updated.example',
+        '--expires-in',
+        '30d',
+        '--json',
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const updated = json(run);
+      expect(updated).toMatchObject({
+        publicKey: created.publicKey,
+        label: 'Updated',
+        redirectUris: ['https://updated.example/callback', 'http://127.0.0.1:9000/callback'],
+        corsOrigins: ['https://updated.example'],
+      });
+      expect(Date.parse(updated.expiresAt)).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+      const cleared = await cli([
+        'keys',
+        'update',
+        created.publicKey,
+        '--no-redirect-uris',
+        '--no-cors-origins',
+        '--no-expiry',
+        '--json',
+      ]);
+      expect(cleared.code, cleared.stderr).toBe(0);
+      expect(json(cleared)).toMatchObject({
+        label: 'Updated',
+        redirectUris: [],
+        corsOrigins: [],
+        expiresAt: null,
+      });
+    },
+    SEVERAL_RUNS_MS,
+  );
+
+  it(
+    'keys update refuses bad input (a plain-http redirect URI, a CORS origin with a path) and changes nothing',
+    async () => {
+      const created = await createKey('--label', 'Stays', '--redirect-uri', 'https://stays.example/cb');
+      const [http, path] = await Promise.all([
+        cli(['keys', 'update', created.publicKey, '--redirect-uri', 'http://stays.example/cb']),
+        cli([
+          'keys',
+          'update',
+          created.publicKey,
+          '--label',
+          'Moved',
+          '--cors-origin',
+          'https://stays.example/app',
+        ]),
+      ]);
+      expect(http.code).toBe(1);
+      expect(http.stderr).toMatch(/https/);
+      expect(path.code).toBe(1);
+      expect(path.stderr).toMatch(/CORS origin/);
+      expect(await listed('--search', 'Stays')).toEqual([
+        expect.objectContaining({
+          publicKey: created.publicKey,
+          label: 'Stays',
+          redirectUris: ['https://stays.example/cb'],
+          corsOrigins: [],
+        }),
+      ]);
+      expect(await listed('--search', 'Moved')).toEqual([]);
+    },
+    SEVERAL_RUNS_MS,
+  );
+
+  it('keys update with nothing to change, or with two expiries, is a usage error', async () => {
+    const runs = await Promise.all([
+      cli(['keys', 'update', key.publicKey]),
+      cli(['keys', 'update', key.publicKey, '--no-expiry', '--expires-in', '1d']),
+    ]);
+    expect(runs.map((run) => run.code)).toEqual([2, 2]);
+    expect(runs[0]?.stderr).toMatch(/nothing to change/);
+    expect(runs[1]?.stderr).toMatch(/one of --expires-in, --expires-at and --no-expiry/);
+  });
+
+  it(
+    'keys list filters by --status, --workspace and --search',
+    async () => {
+      const [inWorkspace, expiring] = await Promise.all([
+        createKey('--label', 'Filter workspace key', '--workspace', String(workspaceId)),
+        createKey('--label', 'Filter expiring key', '--expires-in', '1s'),
+      ]);
+      await new Promise((done) =>
+        setTimeout(done, Math.max(0, Date.parse(expiring.expiresAt) - Date.now()) + 50),
+      );
+      const keys = (items: { publicKey: string }[]) => items.map((item) => item.publicKey);
+      // `key` was revoked by the tests above.
+      const [active, revoked, expired, workspace, search, bad] = await Promise.all([
+        listed('--status', 'active'),
+        listed('--status', 'revoked'),
+        listed('--status', 'expired'),
+        listed('--workspace', String(workspaceId)),
+        listed('--search', 'FILTER WORKSPACE'),
+        cli(['keys', 'list', '--tenant', String(tenantId), '--status', 'dormant']),
+      ]);
+      expect(keys(active)).toContain(inWorkspace.publicKey);
+      expect(keys(active)).not.toContain(key.publicKey);
+      expect(keys(active)).not.toContain(expiring.publicKey);
+      expect(keys(revoked)).toEqual([key.publicKey]);
+      expect(keys(expired)).toEqual([expiring.publicKey]);
+      expect(keys(workspace)).toEqual([inWorkspace.publicKey]);
+      expect(workspace[0]?.workspaceId).toBe(workspaceId);
+      expect(keys(search)).toEqual([inWorkspace.publicKey]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--status must be active, revoked or expired/);
+    },
+    SEVERAL_RUNS_MS,
+  );
+
+  it('keys list shows an expired key as expired, not active, in its human output', async () => {
+    const run = await cli(['keys', 'list', '--tenant', String(tenantId), '--status', 'expired']);
+    expect(run.code, run.stderr).toBe(0);
+    const [line, ...more] = run.stdout.trim().split('\n');
+    expect(more).toEqual([]);
+    expect(line).toMatch(/Filter expiring key/);
+    expect(line).toMatch(/\bexpired\b/);
+    expect(line).not.toMatch(/\bactive\b/);
+  });
+
+  it(
+    'keys revoke run twice succeeds both times and writes one api_key.revoked audit event',
+    async () => {
+      const created = await createKey('--label', 'Revoked twice');
+      const first = await cli(['keys', 'revoke', created.publicKey, '--json']);
+      const second = await cli(['keys', 'revoke', created.publicKey, '--json']);
+      expect([first.code, second.code], first.stderr + second.stderr).toEqual([0, 0]);
+      expect(json(second).revokedAt).toBe(json(first).revokedAt);
+      const run = await cli([
+        'audit',
+        'list',
+        '--tenant',
+        String(tenantId),
+        '--action',
+        'api_key.revoked',
+        '--size',
+        '500',
+        '--json',
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const events = json(run).items.filter(
+        (event: { target: string }) => event.target === created.publicKey,
+      );
+      expect(events).toEqual([expect.objectContaining({ action: 'api_key.revoked', actor: 'cli' })]);
+    },
+    SEVERAL_RUNS_MS,
+  );
 });
 
 /** Runs the CLI as a user would, with a clean environment: only what the test sets. */

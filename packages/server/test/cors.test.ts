@@ -211,6 +211,7 @@ describe('corsForKey (for endpoints that authenticate the client in the handler)
     createdAt: 0,
     lastUsedAt: null,
     revokedAt: null,
+    permissions: 'write',
     ...overrides,
   });
 

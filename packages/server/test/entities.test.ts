@@ -102,7 +102,7 @@ describeEachDialect('workspace entities', (dialect) => {
     expect(res.json().code).toBe('validation_failed');
   });
 
-  it('drops fields it does not know: a body cannot move an entity to another tenant', async () => {
+  it('refuses fields it does not know, naming them: a body cannot move an entity to another tenant', async () => {
     const res = await ctx.app.inject({
       method: 'POST',
       url: `/v1/workspaces/${ctx.seed.a.mainWorkspaceId}/entities`,
@@ -114,8 +114,10 @@ describeEachDialect('workspace entities', (dialect) => {
         id: 1,
       },
     });
-    expect(res.statusCode).toBe(201);
-    expect(res.json().workspaceId).toBe(ctx.seed.a.mainWorkspaceId);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('validation_failed');
+    const fields = res.json().errors.map((e: { field: string }) => e.field);
+    expect(fields).toEqual(expect.arrayContaining(['tenantId']));
     const other = await ctx.app.inject({
       method: 'GET',
       url: `/v1/workspaces/${ctx.seed.b.workspaceId}/entities`,

@@ -110,7 +110,8 @@ describeEachDialect('tenant and workspace isolation', (dialect) => {
     });
 
     it("cannot read tenant B's audit log", async () => {
-      const res = await send(key(), 'GET', '/v1/audit-events?size=500');
+      const res = await send(ctx.seed.adminKeyA.privateKey, 'GET', '/v1/audit-events?size=500');
+      expect(res.statusCode).toBe(200);
       const tenants = res.json().items.map((e: { tenantId: number }) => e.tenantId);
       expect(new Set(tenants)).toEqual(new Set([ctx.seed.a.tenantId]));
     });

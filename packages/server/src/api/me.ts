@@ -31,6 +31,7 @@ export function meRoute(api: FastifyInstance): void {
         apiKey: { publicKey: principal.apiKey.publicKey, label: principal.apiKey.label },
         user,
         scope: principal.scope,
+        permissions: principal.permissions,
       };
     },
   );

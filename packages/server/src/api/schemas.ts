@@ -11,6 +11,15 @@ export const problemSchema = {
     detail: { type: 'string' },
     code: { type: 'string' },
     requestId: { type: 'string' },
+    errors: {
+      type: 'array',
+      description: 'For `validation_failed`: each input that is wrong, named as in the request',
+      items: {
+        type: 'object',
+        properties: { field: { type: 'string' }, message: { type: 'string' } },
+        required: ['field', 'message'],
+      },
+    },
   },
 } as const;
 
@@ -74,8 +83,14 @@ export const principalSchema = {
       required: ['id', 'email', 'displayName', 'role'],
     },
     scope: { type: 'string' },
+    permissions: {
+      type: 'string',
+      enum: ['read', 'write', 'admin'],
+      description:
+        "What this credential may do: its key's, and for a user token no more than the user's role",
+    },
   },
-  required: ['authMethod', 'tenantId', 'workspaceId', 'apiKey', 'user', 'scope'],
+  required: ['authMethod', 'tenantId', 'workspaceId', 'apiKey', 'user', 'scope', 'permissions'],
 } as const;
 
 /** Paging parameters as the original API's clients send them. */
@@ -113,3 +128,16 @@ export const authErrors = {
 } as const;
 
 export const security = [{ apiKey: [] }, { bearer: [] }];
+
+/** Responses of every admin route: bad input (naming the field), no credential, out of scope, too many. */
+export const adminErrors = {
+  400: { $ref: 'Problem#' },
+  ...authErrors,
+} as const;
+
+/** The path parameter of one API key: its public key. */
+export const publicKeyParam = {
+  type: 'object',
+  properties: { publicKey: { type: 'string', pattern: '^gpk_[0-9A-Za-z]{24}$' } },
+  required: ['publicKey'],
+} as const;

@@ -1,5 +1,6 @@
 import { ACCESS_TOKEN_TYPE, type AccessTokenClaims, API_AUDIENCE } from '../domain/access-tokens.ts';
 import { isSigningAlgorithm, parseCompact, verifySignature } from '../domain/jws.ts';
+import { isPermission } from '../domain/permissions.ts';
 import type { KeyRing } from './key-ring.ts';
 
 /** Outcome of checking a token's signature and claims; `reason` fits in an RFC 6750 error_description. */
@@ -65,6 +66,9 @@ export async function checkAccessToken(
     return fail('the token is not valid yet');
   }
   const { sub, client_id, scope, jti, tenant_id, workspace_id } = payload;
+  // Tokens signed before permissions existed carry none: they had today's `write` (capped by the key).
+  const permissions = payload.permissions === undefined ? 'write' : payload.permissions;
+  if (!isPermission(permissions)) return fail('the token has an invalid permissions claim');
   if (!isText(sub) || !isText(client_id) || !isText(scope) || !isText(jti)) {
     return fail('the token lacks required claims');
   }
@@ -82,6 +86,7 @@ export async function checkAccessToken(
     jti,
     tenant_id,
     workspace_id,
+    permissions,
   };
   // RFC 7519 4.1.4: the token must not be accepted on or after its expiry time.
   if (claims.exp <= nowSeconds && !options.allowExpired) {

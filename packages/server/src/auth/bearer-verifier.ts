@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { type AccessTokenClaims, subjectUser } from '../domain/access-tokens.ts';
 import { keyStatus } from '../domain/api-keys.ts';
+import { leastOf, roleCeiling } from '../domain/permissions.ts';
 import { memberOf } from '../domain/users.ts';
 import type { ApiKey, Principal } from '../model/types.ts';
 import type { Db } from '../storage/transaction.ts';
@@ -39,6 +40,8 @@ export async function principalFromClaims(
     workspaceId: claims.workspace_id,
     apiKey: { id: key.id, publicKey: key.publicKey, label: key.label },
     scope: claims.scope,
+    // Never more than the key may do now, whatever the token says.
+    permissions: leastOf(claims.permissions, key.permissions),
   };
   const userId = subjectUser(claims);
   if (userId === null) return { ...base, user: null };
@@ -46,7 +49,12 @@ export async function principalFromClaims(
   const found = await memberOf(db, claims.tenant_id, userId);
   if (!found) return null;
   const { user, membership } = found;
-  return { ...base, user: { ...user, role: membership.role, workspaceIds: membership.workspaceIds } };
+  return {
+    ...base,
+    // Nor more than the user's role allows now (a demoted admin's token no longer administers).
+    permissions: leastOf(base.permissions, roleCeiling(membership.role)),
+    user: { ...user, role: membership.role, workspaceIds: membership.workspaceIds },
+  };
 }
 
 /** Tenant isolation (DESIGN.md 3 rule 3): a token speaks for its key's tenant and, if any, its workspace. */
@@ -61,7 +69,15 @@ interface VerifiedToken {
   claims: AccessTokenClaims;
   /** Resolved on first use; null: the subject may not act. */
   principal?: Principal | null;
+  /** When the principal was resolved (epoch ms): a user's membership is read again after a while. */
+  resolvedAt?: number;
 }
+
+/**
+ * How long a user's role and workspaces are trusted from memory. A change made on this instance applies
+ * at once ({@link BearerVerifier.forgetUser}); one made elsewhere within this bound.
+ */
+export const MEMBERSHIP_TTL_MS = 10_000;
 
 export type TokenState =
   | { active: true; claims: AccessTokenClaims; key: ApiKey; principal: Principal }
@@ -93,6 +109,12 @@ export class BearerVerifier {
     this.verified = new LRUCache({ max: options.max ?? 10_000 });
   }
 
+  /** Drops what is remembered of a user's tokens (their role or membership changed on this instance). */
+  forgetUser(userId: number): void {
+    const tokens = [...this.verified.entries()].filter(([, entry]) => entry.principal?.user?.id === userId);
+    for (const [token] of tokens) this.verified.delete(token);
+  }
+
   async verify(token: string): Promise<BearerResult> {
     const state = await this.inspect(token);
     return state.active
@@ -119,7 +141,11 @@ export class BearerVerifier {
     const failure = keyStatus(key, now);
     if (failure) return { active: false, reason: `the API key of this token is ${failure}` };
     if (!matchesKey(claims, key)) return { active: false, reason: 'the token does not match its API key' };
-    if (entry.principal === undefined) entry.principal = await principalFromClaims(deps.db, claims, key);
+    const stale = entry.principal?.user && now - (entry.resolvedAt ?? 0) > MEMBERSHIP_TTL_MS;
+    if (entry.principal === undefined || stale || entry.principal?.apiKey.label !== key.label) {
+      entry.principal = await principalFromClaims(deps.db, claims, key);
+      entry.resolvedAt = now;
+    }
     if (!entry.principal) return { active: false, reason: 'the subject of this token may no longer act' };
     return { active: true, claims, key, principal: entry.principal };
   }

@@ -12,6 +12,8 @@ export const ORIGIN_REFRESH_MS = 5000;
 export class OriginCache {
   private byOrigin = new Map<string, Set<number>>();
   private loading: Promise<void> | undefined;
+  /** A load queued behind the running one, shared by every caller that asked while it ran. */
+  private queued: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly db: Db) {}
@@ -28,12 +30,25 @@ export class OriginCache {
     clearInterval(this.timer);
   }
 
-  /** Reloads the set; concurrent calls share one query. */
+  /**
+   * Reloads the set, resolving once a load that *started after this call* has finished: a load already
+   * running may have read before the change the caller just committed. Calls made while a load runs
+   * share the one queued behind it.
+   */
   refresh(): Promise<void> {
-    this.loading ??= this.load().finally(() => {
-      this.loading = undefined;
-    });
-    return this.loading;
+    if (!this.loading) {
+      this.loading = this.load().finally(() => {
+        this.loading = undefined;
+      });
+      return this.loading;
+    }
+    this.queued ??= this.loading
+      .catch(() => {})
+      .then(() => {
+        this.queued = undefined;
+        return this.refresh();
+      });
+    return this.queued;
   }
 
   private async load(): Promise<void> {

@@ -10,5 +10,6 @@ export function keyPrincipal(key: ApiKey, authMethod: Principal['authMethod'] = 
     apiKey: { id: key.id, publicKey: key.publicKey, label: key.label },
     user: null,
     scope: API_SCOPE,
+    permissions: key.permissions,
   };
 }

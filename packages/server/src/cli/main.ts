@@ -1,4 +1,6 @@
+import { audit } from './commands/audit.ts';
 import { keys } from './commands/keys.ts';
+import { members } from './commands/members.ts';
 import { migrateCommand, serve } from './commands/server.ts';
 import { signingKeys } from './commands/signing-keys.ts';
 import { init, tenants } from './commands/tenants.ts';
@@ -17,7 +19,9 @@ export const COMMANDS: Record<string, Command> = {
   workspaces,
   keys,
   'signing-keys': signingKeys,
+  members,
   users,
+  audit,
 };
 
 const HELP = `gatehouse: API authentication server
@@ -28,10 +32,12 @@ usage: gatehouse <command> [options] [--json]
   serve           start the server (npm start)
   migrate         apply database migrations
   tenants create  add an organization with its owner
-  workspaces create
-  keys create|list|revoke|rotate
+  workspaces create|update|archive|restore
+  keys create|list|update|revoke|rotate
+  members list|add|update|remove
+  users create    the same as members add
+  audit list      an organization's audit log
   signing-keys list|rotate
-  users create    add a user (or an existing account) to an organization with a role
 
 Settings come from GATEHOUSE_* environment variables (see README).`;
 

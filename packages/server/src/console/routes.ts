@@ -12,6 +12,8 @@ import { STYLESHEET_PATH } from './layout.ts';
 import { signInPageRoute } from './sign-in/page.ts';
 import { signInSubmitRoute } from './sign-in/submit.ts';
 import { signOutRoute } from './sign-out.ts';
+import { welcomePageRoute } from './welcome/page.ts';
+import { welcomeSubmitRoute } from './welcome/submit.ts';
 
 const STYLESHEET = readFileSync(new URL('./static/console.css', import.meta.url));
 
@@ -42,6 +44,8 @@ const pagesScope: FastifyPluginAsync = async (pages) => {
   removeAccessRequestRoute(pages);
   authorizeRoute(pages);
   consentDecisionRoute(pages);
+  welcomePageRoute(pages);
+  welcomeSubmitRoute(pages);
 };
 
 /** Registers the pages' scope. */

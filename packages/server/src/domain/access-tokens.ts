@@ -1,3 +1,5 @@
+import type { Permission } from '../model/types.ts';
+
 /** The audience of every access token: the REST API (DESIGN.md 1). */
 export const API_AUDIENCE = 'api1';
 
@@ -17,6 +19,8 @@ export interface AccessTokenClaims {
   jti: string;
   tenant_id: number;
   workspace_id: number | null;
+  /** What the token may do (DESIGN.md 1): its key's, and for a user no more than the user's role allows. */
+  permissions: Permission;
 }
 
 /** A user id in `sub`: a positive decimal integer, as {@link userSubject} writes it. */

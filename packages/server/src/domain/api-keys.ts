@@ -1,24 +1,37 @@
-import { ProblemError } from '../errors/errors.ts';
-import type { ApiKey, ApiKeyListing, KeyBySecret, KeyWithSecrets } from '../model/types.ts';
+import { invalidField, ProblemError } from '../errors/errors.ts';
+import type {
+  ApiKey,
+  ApiKeyListing,
+  KeyBySecret,
+  KeyWithSecrets,
+  Page,
+  PageQuery,
+  Permission,
+} from '../model/types.ts';
 import {
-  expireCurrentSecrets,
+  capGracePeriods,
+  expireSecrets,
   findKeyByPublicKey,
   findKeyBySecretHash,
   insertApiKey,
   insertSecret,
   listActiveCorsOrigins,
   listApiKeys,
+  listCurrentSecretIds,
   markRevoked,
   touchLastUsed,
+  updateApiKey as writeKeyChanges,
 } from '../storage/repositories/api-keys.ts';
 import { insertInvalidation } from '../storage/repositories/invalidations.ts';
 import { type Db, inTransaction } from '../storage/transaction.ts';
-import { type Actor, audit } from './audit.ts';
+import { type Actor, actsAsOwner, audit } from './audit.ts';
 import { generatePrivateKey, generatePublicKey } from './key-format.ts';
+import { type LocalCaches, NO_LOCAL_CACHES } from './local-caches.ts';
+import { DEFAULT_PERMISSION } from './permissions.ts';
 import { endGrantsOfKey } from './refresh-tokens.ts';
 import { hashSecret } from './secrets.ts';
 import { requireTenant, requireWorkspace } from './tenants.ts';
-import { checkLabel, checkOrigin, checkRedirectUri } from './validation.ts';
+import { checkLabel, checkList, checkOrigin, checkRedirectUri } from './validation.ts';
 
 /** Why a credential was refused. Verification returns it rather than throwing (hot path, no stack traces). */
 export type KeyFailure = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'rotated_out';
@@ -39,14 +52,24 @@ export function keyStatus(key: ApiKey, now: number): KeyFailure | null {
   return null;
 }
 
+/** How a change to a key is made: within which organization, and which caches to tell. */
+export interface KeyChangeOptions {
+  /** The caller's organization: another's key is reported missing (404), never forbidden. */
+  tenantId?: number | undefined;
+  caches?: LocalCaches | undefined;
+}
+
 export interface NewApiKeyInput {
   tenantId: number;
   workspaceId?: number | null | undefined;
   label?: string | undefined;
+  permissions?: Permission | undefined;
   redirectUris?: string[] | undefined;
   corsOrigins?: string[] | undefined;
-  /** Lifetime in milliseconds; none means the key does not expire. */
+  /** Lifetime in milliseconds; with `expiresAt`, an error. None of the two: the key does not expire. */
   expiresInMs?: number | undefined;
+  /** Epoch ms. */
+  expiresAt?: number | undefined;
 }
 
 /** A key with its private key: the only time the private key exists outside the caller's hands. */
@@ -61,19 +84,38 @@ function secretRecord(privateKey: string) {
   return { hash: hashSecret(privateKey), last4: privateKey.slice(-4) };
 }
 
-/** Creates a key and its audit event in one transaction. */
+function expiryOf(input: { expiresInMs?: number | undefined; expiresAt?: number | undefined }, now: number) {
+  if (input.expiresInMs !== undefined && input.expiresAt !== undefined)
+    throw invalidField('expiresIn', 'give expiresAt or expiresIn, not both');
+  if (input.expiresInMs !== undefined) {
+    if (!(input.expiresInMs > 0)) throw invalidField('expiresIn', 'expiry must be in the future');
+    return now + input.expiresInMs;
+  }
+  if (input.expiresAt !== undefined && !(input.expiresAt > now))
+    throw invalidField('expiresAt', 'expiry must be in the future');
+  return input.expiresAt ?? null;
+}
+
+/**
+ * Creates a key and its audit event in one transaction. Only an owner (or the operator's CLI) creates
+ * an `admin` key, and a workspace key cannot be one: an admin key may create only `read` and `write`
+ * keys, so that no key can mint a key as strong as itself (no self-perpetuation).
+ */
 export async function createApiKey(db: Db, input: NewApiKeyInput, by: Actor): Promise<IssuedApiKey> {
   const label = checkLabel(input.label ?? 'API key');
-  const redirectUris = [...new Set((input.redirectUris ?? []).map(checkRedirectUri))];
-  const corsOrigins = [...new Set((input.corsOrigins ?? []).map(checkOrigin))];
-  if (input.expiresInMs !== undefined && input.expiresInMs <= 0) {
-    throw new ProblemError('validation_failed', 'expiry must be in the future');
-  }
-  await requireTenant(db, input.tenantId);
+  const redirectUris = checkList(input.redirectUris ?? [], 'redirectUris', checkRedirectUri);
+  const corsOrigins = checkList(input.corsOrigins ?? [], 'corsOrigins', checkOrigin);
+  const permissions = input.permissions ?? DEFAULT_PERMISSION;
   const workspaceId = input.workspaceId ?? null;
-  if (workspaceId !== null) await requireWorkspace(db, input.tenantId, workspaceId);
-  const privateKey = generatePrivateKey();
+  if (permissions === 'admin' && workspaceId !== null)
+    throw invalidField('permissions', 'a workspace key cannot be an admin key');
+  if (permissions === 'admin' && !actsAsOwner(by))
+    throw new ProblemError('forbidden', 'only an owner creates admin keys');
   const now = Date.now();
+  const expiresAt = expiryOf(input, now);
+  await requireTenant(db, input.tenantId);
+  if (workspaceId !== null) await requireWorkspace(db, input.tenantId, workspaceId, 'workspaceId');
+  const privateKey = generatePrivateKey();
   const key = await inTransaction(db, async (trx) => {
     const created = await insertApiKey(
       trx,
@@ -84,28 +126,55 @@ export async function createApiKey(db: Db, input: NewApiKeyInput, by: Actor): Pr
         publicKey: generatePublicKey(),
         redirectUris,
         corsOrigins,
-        expiresAt: input.expiresInMs === undefined ? null : now + input.expiresInMs,
+        expiresAt,
         createdBy: by.actor,
+        permissions,
       },
       secretRecord(privateKey),
       now,
     );
-    const entry = { tenantId: input.tenantId, target: created.publicKey, details: { workspaceId } };
-    await audit(trx, by, 'api_key.created', entry, now);
+    const details = { workspaceId, permissions };
+    await audit(
+      trx,
+      by,
+      'api_key.created',
+      { tenantId: input.tenantId, target: created.publicKey, details },
+      now,
+    );
     return created;
   });
   return { key, privateKey };
 }
 
-export function listKeys(db: Db, tenantId: number): Promise<ApiKeyListing[]> {
-  return listApiKeys(db, tenantId);
+/** Which keys to list, with the paging of every list. */
+export interface KeyListQuery extends PageQuery {
+  workspaceId?: number | undefined;
+  status?: 'active' | 'revoked' | 'expired' | undefined;
+}
+
+const KEY_SORTS = ['id', 'label', 'createdAt', 'lastUsedAt'] as const;
+
+/** A page of an organization's keys (never their private keys). */
+export function listKeys(db: Db, tenantId: number, query: KeyListQuery): Promise<Page<ApiKeyListing>> {
+  const sortBy = KEY_SORTS.find((s) => s.toLowerCase() === query.sortBy?.toLowerCase());
+  return listApiKeys(db, {
+    tenantId,
+    workspaceId: query.workspaceId,
+    status: query.status,
+    q: query.q,
+    sortBy,
+    asc: query.asc,
+    limit: query.size,
+    offset: (query.page - 1) * query.size,
+    now: Date.now(),
+  });
 }
 
 /**
- * Finds a key by its public part. With `tenantId`, a key of another tenant is reported
- * as missing, never as forbidden, so that its existence does not leak.
+ * Finds a key by its public part. With `tenantId`, a key of another tenant is reported as missing,
+ * never as forbidden, so that its existence does not leak.
  */
-async function keyOf(db: Db, publicKey: string, tenantId?: number) {
+export async function getKey(db: Db, publicKey: string, tenantId?: number): Promise<ApiKey> {
   const found = await findKeyByPublicKey(db, publicKey);
   if (!found || (tenantId !== undefined && found.key.tenantId !== tenantId)) {
     throw new ProblemError('not_found', `no API key ${publicKey}`);
@@ -113,42 +182,157 @@ async function keyOf(db: Db, publicKey: string, tenantId?: number) {
   return found.key;
 }
 
-/** Revokes a key at once: every instance drops it from its caches through the invalidation feed. */
-export async function revokeApiKey(db: Db, publicKey: string, by: Actor, tenantId?: number): Promise<ApiKey> {
-  const key = await keyOf(db, publicKey, tenantId);
+/** One key of the organization as listed (with the last 4 characters of its private key), or a 404. */
+export async function getKeyListing(db: Db, publicKey: string, tenantId: number): Promise<ApiKeyListing> {
+  const page = await listApiKeys(db, { tenantId, publicKey, limit: 1, offset: 0, now: Date.now() });
+  const [key] = page.items;
+  if (!key) throw new ProblemError('not_found', `no API key ${publicKey}`);
+  return key;
+}
+
+/**
+ * No self-perpetuation: a key acting for itself may not rotate, change or revoke itself (it could
+ * extend its own life, or hand itself a fresh secret), and only an owner may rotate or change an
+ * `admin` key, since its new secret or longer life is worth as much as a new admin key.
+ */
+function refuseSelf(key: ApiKey, by: Actor, what: string): void {
+  if (by.authority?.keyId === key.id) throw new ProblemError('forbidden', `a key cannot ${what} itself`);
+  if (what !== 'revoke' && key.permissions === 'admin' && !actsAsOwner(by))
+    throw new ProblemError('forbidden', `only an owner can ${what} an admin key`);
+}
+
+/**
+ * Revokes a key at once: this instance's caches drop it before the call returns, every other instance
+ * within the invalidation bound. Revoking a revoked key changes nothing and records nothing (idempotent).
+ */
+export async function revokeApiKey(
+  db: Db,
+  publicKey: string,
+  by: Actor,
+  options: KeyChangeOptions = {},
+): Promise<ApiKey> {
+  const key = await getKey(db, publicKey, options.tenantId);
+  refuseSelf(key, by, 'revoke');
+  if (key.revokedAt !== null) return key;
   const now = Date.now();
-  await inTransaction(db, async (trx) => {
-    await markRevoked(trx, key.id, now);
+  const revoked = await inTransaction(db, async (trx) => {
+    // Of two concurrent revocations only one writes: the other finds the key revoked.
+    if (!(await markRevoked(trx, key.id, now))) return false;
     await endGrantsOfKey(trx, key.id, now);
     await insertInvalidation(trx, key.id, now);
     await audit(trx, by, 'api_key.revoked', { tenantId: key.tenantId, target: key.publicKey }, now);
+    return true;
   });
-  return { ...key, revokedAt: key.revokedAt ?? now };
+  if (revoked) await (options.caches ?? NO_LOCAL_CACHES).keyChanged(key.id);
+  return revoked ? { ...key, revokedAt: now } : await getKey(db, publicKey);
 }
 
-/** Issues a new private key; the previous ones keep working for `graceMs` (0 to 24 h), then die. */
+/**
+ * Issues a new private key; the current ones keep working for `graceMs` (0 to 24 h), then die. Of
+ * rotations racing for one key, one wins and the others get 409: a key never has two new secrets.
+ */
 export async function rotateApiKey(
   db: Db,
   publicKey: string,
   graceMs: number,
   by: Actor,
-  tenantId?: number,
+  options: KeyChangeOptions = {},
 ): Promise<IssuedApiKey> {
   if (!Number.isFinite(graceMs) || graceMs < 0 || graceMs > MAX_GRACE_MS) {
-    throw new ProblemError('validation_failed', 'grace period must be between 0 and 24h');
+    throw invalidField('graceSeconds', 'grace period must be between 0 and 24h');
   }
-  const key = await keyOf(db, publicKey, tenantId);
+  const key = await getKey(db, publicKey, options.tenantId);
+  refuseSelf(key, by, 'rotate');
   if (key.revokedAt !== null) throw new ProblemError('conflict', `API key ${publicKey} is revoked`);
+  // One rotation of a key at a time in this process (SQLite runs transactions one after the other, so
+  // racing rotations would otherwise each see the last one's secret as current and all succeed); across
+  // instances, the secrets read here must still be current when the transaction writes.
+  if (rotating.has(key.id)) throw concurrentRotation(publicKey);
+  rotating.add(key.id);
+  try {
+    return await rotateFrom(db, key, graceMs, by, options);
+  } finally {
+    rotating.delete(key.id);
+  }
+}
+
+/** Keys being rotated by this process. */
+const rotating = new Set<number>();
+
+const concurrentRotation = (publicKey: string) =>
+  new ProblemError('conflict', `API key ${publicKey} was rotated at the same time; try again`);
+
+async function rotateFrom(
+  db: Db,
+  key: ApiKey,
+  graceMs: number,
+  by: Actor,
+  options: KeyChangeOptions,
+): Promise<IssuedApiKey> {
+  const current = await listCurrentSecretIds(db, key.id);
   const privateKey = generatePrivateKey();
   const now = Date.now();
+  const graceEndsAt = now + graceMs;
   await inTransaction(db, async (trx) => {
-    await expireCurrentSecrets(trx, key.id, now + graceMs);
+    if ((await expireSecrets(trx, key.id, current, graceEndsAt)) !== current.length)
+      throw concurrentRotation(key.publicKey);
+    await capGracePeriods(trx, key.id, graceEndsAt);
     await insertSecret(trx, key.id, secretRecord(privateKey), now);
     await insertInvalidation(trx, key.id, now);
-    const entry = { tenantId: key.tenantId, target: key.publicKey, details: { graceMs } };
-    await audit(trx, by, 'api_key.rotated', entry, now);
+    await audit(
+      trx,
+      by,
+      'api_key.rotated',
+      { tenantId: key.tenantId, target: key.publicKey, details: { graceMs } },
+      now,
+    );
   });
+  await (options.caches ?? NO_LOCAL_CACHES).keyChanged(key.id);
   return { key, privateKey };
+}
+
+/** What may change on a key after its creation: never its scope, permissions or secret. */
+export interface KeyUpdate {
+  label?: string | undefined;
+  redirectUris?: string[] | undefined;
+  corsOrigins?: string[] | undefined;
+  /** Epoch ms; null removes the expiry. */
+  expiresAt?: number | null | undefined;
+}
+
+/** Changes a key's settings in one transaction with its audit event; this instance applies them at once. */
+export async function updateKey(
+  db: Db,
+  publicKey: string,
+  changes: KeyUpdate,
+  by: Actor,
+  options: KeyChangeOptions = {},
+): Promise<ApiKey> {
+  const label = changes.label === undefined ? undefined : checkLabel(changes.label);
+  const redirectUris =
+    changes.redirectUris && checkList(changes.redirectUris, 'redirectUris', checkRedirectUri);
+  const corsOrigins = changes.corsOrigins && checkList(changes.corsOrigins, 'corsOrigins', checkOrigin);
+  const now = Date.now();
+  if (changes.expiresAt != null && !(changes.expiresAt > now))
+    throw invalidField('expiresAt', 'expiry must be in the future');
+  const key = await getKey(db, publicKey, options.tenantId);
+  refuseSelf(key, by, 'change');
+  if (key.revokedAt !== null) throw new ProblemError('conflict', `API key ${publicKey} is revoked`);
+  const fields = {
+    ...(label !== undefined ? { label } : {}),
+    ...(redirectUris !== undefined ? { redirectUris } : {}),
+    ...(corsOrigins !== undefined ? { corsOrigins } : {}),
+    ...(changes.expiresAt !== undefined ? { expiresAt: changes.expiresAt } : {}),
+  };
+  const updated = await inTransaction(db, async (trx) => {
+    const after = await writeKeyChanges(trx, key.id, fields);
+    await insertInvalidation(trx, key.id, now);
+    const details = { fields: Object.keys(fields) };
+    await audit(trx, by, 'api_key.updated', { tenantId: key.tenantId, target: key.publicKey, details }, now);
+    return after;
+  });
+  await (options.caches ?? NO_LOCAL_CACHES).keyChanged(key.id);
+  return updated;
 }
 
 /** The key one of whose private keys hashes to `hash` (the X-API-Key lookup: one indexed probe). */

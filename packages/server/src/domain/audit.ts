@@ -6,6 +6,23 @@ export interface Actor {
   /** `cli`, `system`, `user:<id>`, `key:<public key>` or `anonymous`. */
   actor: string;
   ip?: string | null;
+  userAgent?: string | null;
+  /**
+   * What the actor may do in the organization it changes: an owner, or an admin (a user, or a key acting
+   * for itself, `keyId`). Absent for the operator of the server (the CLI), who may do anything.
+   */
+  authority?: Authority;
+}
+
+export interface Authority {
+  role: 'owner' | 'admin';
+  /** The key acting for itself, if any: a key may not rotate or revoke itself (no self-perpetuation). */
+  keyId: number | null;
+}
+
+/** Whether the actor may do what only an owner may: grant `admin` keys, make or unmake owners. */
+export function actsAsOwner(by: Actor): boolean {
+  return by.authority === undefined || by.authority.role === 'owner';
 }
 
 export const CLI_ACTOR: Actor = { actor: 'cli', ip: null };
@@ -25,10 +42,15 @@ export function keyActor(publicKey: string, ip: string | null): Actor {
 export type AuditAction =
   | 'tenant.created'
   | 'workspace.created'
+  | 'workspace.updated'
   | 'member.added'
+  | 'member.updated'
+  | 'member.removed'
+  | 'member.signed_in_by_link'
   | 'api_key.created'
   | 'api_key.revoked'
   | 'api_key.rotated'
+  | 'api_key.updated'
   | 'signing_key.created'
   | 'signing_key.rotated'
   | 'consent.granted'
@@ -58,5 +80,6 @@ export function audit(
   entry: AuditEntry,
   now = Date.now(),
 ): Promise<void> {
-  return insertAuditEvent(trx, { ...entry, actor: by.actor, ip: by.ip ?? null, action }, now);
+  const { actor, ip = null, userAgent = null } = by;
+  return insertAuditEvent(trx, { ...entry, actor, ip, userAgent, action }, now);
 }

@@ -54,9 +54,11 @@ export async function revokeConsent(
   userId: number,
   publicKey: string,
   by: Actor,
+  tenantId?: number,
 ): Promise<boolean> {
   const found = await findKeyByPublicKey(db, publicKey);
-  if (!found) return false;
+  // Through a token of one organization, the consents to another's applications do not exist.
+  if (!found || (tenantId !== undefined && found.key.tenantId !== tenantId)) return false;
   const key = found.key;
   const now = Date.now();
   return inTransaction(db, async (trx) => {
@@ -67,7 +69,10 @@ export async function revokeConsent(
   });
 }
 
-/** The applications a user has authorized. */
-export function listAuthorizedApps(db: Db, userId: number): Promise<ConsentListing[]> {
-  return listConsentsOfUser(db, userId);
+/**
+ * The applications a user has authorized: all of them (their own account page), or those of one
+ * organization's keys (through a token of that organization, which must learn nothing of others).
+ */
+export function listAuthorizedApps(db: Db, userId: number, tenantId?: number): Promise<ConsentListing[]> {
+  return listConsentsOfUser(db, userId, tenantId);
 }

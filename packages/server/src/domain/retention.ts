@@ -1,6 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { deleteAuditEventsBefore } from '../storage/repositories/audit.ts';
 import { pruneInvalidations } from '../storage/repositories/invalidations.ts';
+import { deleteDeadSignInLinks } from '../storage/repositories/sign-in-links.ts';
 import type { Db } from '../storage/transaction.ts';
 import { pruneGrantRecords } from './refresh-tokens.ts';
 import { pruneSessions } from './sessions.ts';
@@ -49,6 +50,7 @@ export async function pruneExpiredRecords(
 ): Promise<PruneResult> {
   const invalidations = await pruneInvalidations(db, now - INVALIDATION_RETENTION_MS);
   await pruneSessions(db, now);
+  await deleteDeadSignInLinks(db, now);
   await pruneGrantRecords(db, policy.refreshTokenTtl * 1000, now);
   const cutoff = now - policy.auditRetentionDays * DAY_MS;
   let auditEvents = 0;

@@ -1,4 +1,4 @@
-import { ProblemError } from '../errors/errors.ts';
+import { invalidField, ProblemError } from '../errors/errors.ts';
 import type { Tenant } from '../model/types.ts';
 import { countTenants, findTenant, insertTenant } from '../storage/repositories/tenants.ts';
 import { findUserByEmail, insertMembership, insertUser } from '../storage/repositories/users.ts';
@@ -29,8 +29,8 @@ export interface CreatedTenant {
 export async function createTenant(db: Db, input: NewTenant, by: Actor): Promise<CreatedTenant> {
   const label = checkLabel(input.label, 'organization label');
   const workspaceLabel =
-    input.workspace === undefined ? undefined : checkLabel(input.workspace, 'workspace label');
-  checkEmail(input.ownerEmail, 'owner email');
+    input.workspace === undefined ? undefined : checkLabel(input.workspace, 'workspace label', 'workspace');
+  checkEmail(input.ownerEmail, 'ownerEmail', 'owner email');
   const existing = await findUserByEmail(db, input.ownerEmail);
   // Hash before the transaction: scrypt takes ~100 ms, too long to hold SQLite's write lock.
   const newOwner = existing
@@ -43,7 +43,9 @@ export async function createTenant(db: Db, input: NewTenant, by: Actor): Promise
   const now = Date.now();
   return inTransaction(db, async (trx) => {
     const tenant = await insertTenant(trx, label, now);
-    const workspace = workspaceLabel ? await insertWorkspace(trx, tenant.id, workspaceLabel, now) : null;
+    const workspace = workspaceLabel
+      ? await insertWorkspace(trx, tenant.id, { label: workspaceLabel }, now)
+      : null;
     const user = newOwner ? await insertUser(trx, newOwner, now) : existing;
     if (!user) throw new Error('unreachable: either the owner exists or a new one was prepared');
     await insertMembership(trx, tenant.id, user.id, 'owner', [], now);
@@ -72,9 +74,16 @@ export async function requireTenant(db: Db, tenantId: number): Promise<Tenant> {
 }
 
 /** A workspace of the tenant, or a 404 problem (another tenant's workspace is as missing as none). */
-export async function requireWorkspace(db: Db, tenantId: number, workspaceId: number): Promise<void> {
-  if (!(await findWorkspace(db, { tenantId, workspaceIds: null }, workspaceId)))
-    throw new ProblemError('not_found', `no workspace ${workspaceId} in organization ${tenantId}`);
+export async function requireWorkspace(
+  db: Db,
+  tenantId: number,
+  workspaceId: number,
+  field?: string,
+): Promise<void> {
+  if (await findWorkspace(db, { tenantId, workspaceIds: null }, workspaceId)) return;
+  const message = `no workspace ${workspaceId} in organization ${tenantId}`;
+  // Named in a request body, it is bad input (400); named in a path, a missing resource (404).
+  throw field ? invalidField(field, message) : new ProblemError('not_found', message);
 }
 
 /** The tenant's name, for pages that say whose application asks (undefined when there is none). */

@@ -1,94 +1,11 @@
-import { ProblemError } from '../errors/errors.ts';
 import type { ApiKey, Membership, Role, User, WorkspaceScope } from '../model/types.ts';
-import {
-  findMembership,
-  findUserByEmail,
-  findUserById,
-  insertMembership,
-  insertUser,
-} from '../storage/repositories/users.ts';
-import { type Db, inTransaction } from '../storage/transaction.ts';
-import { type Actor, audit } from './audit.ts';
-import { decoyHash, hashNewPassword, verifyPassword } from './passwords.ts';
-import { requireTenant, requireWorkspace, tenantLabel } from './tenants.ts';
-import { checkEmail } from './validation.ts';
+import { findMembership, findUserByEmail, findUserById } from '../storage/repositories/users.ts';
+import type { Db } from '../storage/transaction.ts';
+import { decoyHash, verifyPassword } from './passwords.ts';
+import { tenantLabel } from './tenants.ts';
 import { intersectWorkspaces } from './workspaces.ts';
 
 export const ROLES: readonly Role[] = ['owner', 'admin', 'member'];
-
-export interface NewMemberInput {
-  tenantId: number;
-  email: string;
-  /** Needed for a new account only: an existing account keeps its own password. */
-  password?: string | undefined;
-  displayName?: string | null | undefined;
-  role: string;
-  /** Limits a member to these workspaces; none means every workspace of the tenant. */
-  workspaceIds?: number[] | undefined;
-}
-
-export interface AddedMember {
-  user: User;
-  tenantId: number;
-  role: Role;
-  workspaceIds: number[] | null;
-  /** False when an existing account (of another organization) was added as a member. */
-  created: boolean;
-}
-
-function checkRole(role: string): Role {
-  const found = ROLES.find((r) => r === role);
-  if (!found) throw new ProblemError('validation_failed', `role must be one of ${ROLES.join(', ')}`);
-  return found;
-}
-
-/**
- * Adds a user to an organization with a role, creating the account when the email is new.
- * An account that already exists (a member of another organization) is added as is: its password
- * stays its owner's, since letting one organization set another's member's password would be a takeover.
- */
-export async function addMember(db: Db, input: NewMemberInput, by: Actor): Promise<AddedMember> {
-  const role = checkRole(input.role);
-  const email = checkEmail(input.email);
-  const workspaceIds = [...new Set(input.workspaceIds ?? [])];
-  if (workspaceIds.length && role !== 'member') {
-    throw new ProblemError('validation_failed', 'only members can be limited to workspaces');
-  }
-  await requireTenant(db, input.tenantId);
-  for (const id of workspaceIds) await requireWorkspace(db, input.tenantId, id);
-  const existing = await findUserByEmail(db, email);
-  if (existing && (await findMembership(db, input.tenantId, existing.id))) {
-    throw new ProblemError(
-      'conflict',
-      `${existing.email} is already a member of organization ${input.tenantId}`,
-    );
-  }
-  // Hashed before the transaction: scrypt takes ~100 ms, too long to hold SQLite's write lock.
-  const newUser = existing
-    ? null
-    : { email, displayName: input.displayName ?? null, passwordHash: await hashNewPassword(input.password) };
-  const now = Date.now();
-  return inTransaction(db, async (trx) => {
-    const user = newUser ? await insertUser(trx, newUser, now) : existing;
-    if (!user) throw new Error('unreachable: either the user exists or a new one was prepared');
-    await insertMembership(trx, input.tenantId, user.id, role, workspaceIds, now);
-    const details = { role, workspaceIds, created: !existing };
-    await audit(
-      trx,
-      by,
-      'member.added',
-      { tenantId: input.tenantId, target: `user:${user.id}`, details },
-      now,
-    );
-    return {
-      user: { id: user.id, email: user.email, displayName: user.displayName },
-      tenantId: input.tenantId,
-      role,
-      workspaceIds: workspaceIds.length ? workspaceIds : null,
-      created: !existing,
-    };
-  });
-}
 
 /**
  * Checks an email and password. An unknown email costs one scrypt against a decoy hash, exactly

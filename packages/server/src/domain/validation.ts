@@ -1,12 +1,11 @@
-import { ProblemError } from '../errors/errors.ts';
+import { invalidField, ProblemError } from '../errors/errors.ts';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** An email address as people type it: trimmed, one @, a dot in the domain, at most 254 characters. */
-export function checkEmail(value: string, what = 'email'): string {
+export function checkEmail(value: string, field = 'email', what = field): string {
   const email = value.trim();
-  if (!EMAIL.test(email) || email.length > 254)
-    throw new ProblemError('validation_failed', `${what} is not an email address`);
+  if (!EMAIL.test(email) || email.length > 254) throw invalidField(field, `${what} is not an email address`);
   return email;
 }
 
@@ -17,56 +16,61 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /** A label as people type it: trimmed, 1 to 200 characters, no control characters. */
-export function checkLabel(value: string, what = 'label'): string {
+export function checkLabel(value: string, what = 'label', field = 'label'): string {
   const label = value.trim();
   if (label.length < 1 || label.length > 200)
-    throw new ProblemError('validation_failed', `${what} must be 1 to 200 characters`);
+    throw invalidField(field, `${what} must be 1 to 200 characters`);
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point.
   if (/[\u0000-\u001f\u007f]/.test(label))
-    throw new ProblemError('validation_failed', `${what} must not contain control characters`);
+    throw invalidField(field, `${what} must not contain control characters`);
   return label;
 }
 
 /**
- * A redirect URI to register: absolute, https (or http on a loopback host, RFC 8252 7.3),
- * without fragment or userinfo (RFC 6749 3.1.2). Kept exactly as given, since matching is byte for byte.
+ * A redirect URI to register: absolute, https (or http on a loopback host, RFC 8252 7.3), without
+ * fragment, userinfo or wildcard (RFC 6749 3.1.2). Kept exactly as given, since matching is byte for byte.
  */
-export function checkRedirectUri(value: string): string {
+export function checkRedirectUri(value: string, field = 'redirectUris'): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ProblemError('validation_failed', `redirect URI is not an absolute URL: ${value}`);
+    throw invalidField(field, `redirect URI is not an absolute URL: ${value}`);
   }
   const loopback = url.protocol === 'http:' && isLoopbackHost(url.hostname);
   if (url.protocol !== 'https:' && !loopback) {
-    throw new ProblemError(
-      'validation_failed',
-      `redirect URI must use https (http only on loopback): ${value}`,
-    );
+    throw invalidField(field, `redirect URI must use https (http only on loopback): ${value}`);
   }
   if (url.hash || value.includes('#'))
-    throw new ProblemError('validation_failed', `redirect URI must not have a fragment: ${value}`);
+    throw invalidField(field, `redirect URI must not have a fragment: ${value}`);
   if (url.username || url.password)
-    throw new ProblemError('validation_failed', `redirect URI must not have userinfo: ${value}`);
+    throw invalidField(field, `redirect URI must not have userinfo: ${value}`);
+  // Matching is exact, so a `*` would match only itself; refused so that nobody believes it is a pattern.
+  if (value.includes('*')) throw invalidField(field, `redirect URI must not contain a wildcard: ${value}`);
   return value;
 }
 
 /** A CORS origin: `scheme://host[:port]` and nothing else, exactly as browsers send it. */
-export function checkOrigin(value: string): string {
+export function checkOrigin(value: string, field = 'corsOrigins'): string {
   let origin: string;
   try {
     origin = new URL(value).origin;
   } catch {
-    throw new ProblemError('validation_failed', `CORS origin is not a URL: ${value}`);
+    throw invalidField(field, `CORS origin is not a URL: ${value}`);
   }
-  if (origin !== value) {
-    throw new ProblemError(
-      'validation_failed',
-      `CORS origin must be scheme://host[:port] without path or slash: ${value}`,
-    );
+  if (origin !== value || origin === 'null') {
+    throw invalidField(field, `CORS origin must be scheme://host[:port] without path or slash: ${value}`);
   }
   return value;
+}
+
+/** Each item checked, duplicates dropped; errors name the item (`redirectUris/2`). */
+export function checkList(
+  values: readonly string[],
+  field: string,
+  check: (value: string, field: string) => string,
+) {
+  return [...new Set(values.map((value, index) => check(value, `${field}/${index}`)))];
 }
 
 const DURATION = /^(\d+)(s|m|h|d)$/;

@@ -1,7 +1,12 @@
-import { ProblemError } from '../errors/errors.ts';
+import { invalidField, ProblemError } from '../errors/errors.ts';
 import type { Entity, Page, PageQuery, Principal, Workspace, WorkspaceScope } from '../model/types.ts';
 import { deleteEntity, insertEntity, listEntities } from '../storage/repositories/entities.ts';
-import { findWorkspace, insertWorkspace, listWorkspaces } from '../storage/repositories/workspaces.ts';
+import {
+  findWorkspace,
+  insertWorkspace,
+  listWorkspaces,
+  updateWorkspace as writeWorkspace,
+} from '../storage/repositories/workspaces.ts';
 import { type Db, inTransaction } from '../storage/transaction.ts';
 import { type Actor, audit } from './audit.ts';
 import { requireTenant } from './tenants.ts';
@@ -49,20 +54,93 @@ export async function getVisibleWorkspace(db: Db, principal: Principal, id: numb
   return workspace;
 }
 
+/** A workspace's settings besides its label. */
+export interface WorkspaceSettings {
+  logoUrl?: string | null | undefined;
+  dataSubjectArchivedRetentionDays?: number | null | undefined;
+}
+
+/** What may change on a workspace: its settings, its label, and whether it is archived. */
+export interface WorkspaceChanges extends WorkspaceSettings {
+  label?: string | undefined;
+  state?: Workspace['state'] | undefined;
+}
+
+/** An absolute https URL on a plain host name, without credentials or spaces, at most 2048 characters. */
+function isHttpsUrl(value: string): boolean {
+  if (value.length > 2048 || /\s/.test(value)) return false;
+  const url = URL.parse(value);
+  if (!url || url.protocol !== 'https:' || url.username || url.password) return false;
+  // The URL parser accepts characters such as `"` in host names, which no DNS name has.
+  return /^[a-z0-9.-]+$/i.test(url.hostname) || /^\[[0-9a-f:.]+\]$/i.test(url.hostname);
+}
+
+function checkSettings(settings: WorkspaceSettings) {
+  const { logoUrl, dataSubjectArchivedRetentionDays: days } = settings;
+  if (logoUrl != null && !isHttpsUrl(logoUrl))
+    throw invalidField('logoUrl', 'logoUrl must be an https URL of at most 2048 characters');
+  if (days != null && !(Number.isSafeInteger(days) && days >= 0 && days <= 36_500))
+    throw invalidField(
+      'dataSubjectArchivedRetentionDays',
+      'dataSubjectArchivedRetentionDays must be 0 to 36500',
+    );
+  return {
+    ...(logoUrl !== undefined ? { logoUrl } : {}),
+    ...(days !== undefined ? { dataSubjectArchivedRetentionDays: days } : {}),
+  };
+}
+
 export async function createWorkspace(
   db: Db,
   tenantId: number,
   label: string,
   by: Actor,
+  settings: WorkspaceSettings = {},
 ): Promise<Workspace> {
-  const checked = checkLabel(label, 'workspace label');
+  const fields = { label: checkLabel(label, 'workspace label'), ...checkSettings(settings) };
   await requireTenant(db, tenantId);
   const now = Date.now();
   return inTransaction(db, async (trx) => {
-    const workspace = await insertWorkspace(trx, tenantId, checked, now);
+    const workspace = await insertWorkspace(trx, tenantId, fields, now);
     await audit(trx, by, 'workspace.created', { tenantId, target: `workspace:${workspace.id}` }, now);
     return workspace;
   });
+}
+
+/**
+ * Renames, re-sets or archives a workspace of the tenant (404 for any other). An archived workspace
+ * stays listed, with `state: "Archived"`, and its data can be read but not changed.
+ */
+export async function updateWorkspace(
+  db: Db,
+  tenantId: number,
+  id: number,
+  changes: WorkspaceChanges,
+  by: Actor,
+): Promise<Workspace> {
+  const fields = {
+    ...(changes.label !== undefined ? { label: checkLabel(changes.label, 'workspace label') } : {}),
+    ...(changes.state !== undefined ? { state: changes.state } : {}),
+    ...checkSettings(changes),
+  };
+  const before = await findWorkspace(db, { tenantId, workspaceIds: null }, id);
+  if (!before) throw new ProblemError('not_found', `no workspace ${id}`);
+  const now = Date.now();
+  return inTransaction(db, async (trx) => {
+    const after = await writeWorkspace(trx, tenantId, id, fields);
+    if (!after) throw new ProblemError('not_found', `no workspace ${id}`);
+    const details = { fields: Object.keys(fields), state: after.state };
+    await audit(trx, by, 'workspace.updated', { tenantId, target: `workspace:${id}`, details }, now);
+    return after;
+  });
+}
+
+/** A workspace the principal may change the data of: in its scope, and not archived (409 when archived). */
+async function writableWorkspace(db: Db, principal: Principal, id: number): Promise<Workspace> {
+  const workspace = await getVisibleWorkspace(db, principal, id);
+  if (workspace.state === 'Archived')
+    throw new ProblemError('conflict', `workspace ${id} is archived: its data can be read, not changed`);
+  return workspace;
 }
 
 export async function listWorkspaceEntities(
@@ -81,8 +159,14 @@ export async function createEntity(
   workspaceId: number,
   name: string,
 ): Promise<Entity> {
-  const workspace = await getVisibleWorkspace(db, principal, workspaceId);
-  return insertEntity(db, workspace.tenantId, workspace.id, checkLabel(name, 'entity name'), Date.now());
+  const workspace = await writableWorkspace(db, principal, workspaceId);
+  return insertEntity(
+    db,
+    workspace.tenantId,
+    workspace.id,
+    checkLabel(name, 'entity name', 'name'),
+    Date.now(),
+  );
 }
 
 export async function removeEntity(
@@ -91,6 +175,6 @@ export async function removeEntity(
   workspaceId: number,
   id: number,
 ): Promise<void> {
-  await getVisibleWorkspace(db, principal, workspaceId);
+  await writableWorkspace(db, principal, workspaceId);
   if (!(await deleteEntity(db, workspaceId, id))) throw new ProblemError('not_found', `no entity ${id}`);
 }

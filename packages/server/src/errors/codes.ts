@@ -6,6 +6,7 @@ export const PROBLEMS = {
   unauthorized: { status: 401, title: 'Authentication required' },
   invalid_token: { status: 401, title: 'Invalid credential' },
   forbidden: { status: 403, title: 'Forbidden' },
+  insufficient_permission: { status: 403, title: 'Insufficient permission' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },

@@ -1,5 +1,11 @@
 import { OAUTH_ERRORS, type OAuthErrorCode, PROBLEMS, type ProblemCode } from './codes.ts';
 
+/** One invalid input, named so that a client (or a form) can show the message beside the field. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
 /** A REST error answered as `application/problem+json`. */
 export class ProblemError extends Error {
   override name = 'ProblemError';
@@ -8,6 +14,8 @@ export class ProblemError extends Error {
     readonly code: ProblemCode,
     readonly detail?: string,
     readonly headers: Record<string, string> = {},
+    /** For `validation_failed`: which inputs are wrong (the problem's `errors` member). */
+    readonly errors: readonly FieldError[] = [],
   ) {
     super(detail ?? PROBLEMS[code].title);
     this.status = PROBLEMS[code].status;
@@ -42,6 +50,11 @@ export class OAuthError extends Error {
     this.description = safe;
     this.status = OAUTH_ERRORS[error];
   }
+}
+
+/** A 400 `validation_failed` problem naming the input that is wrong. */
+export function invalidField(field: string, message: string): ProblemError {
+  return new ProblemError('validation_failed', message, {}, [{ field, message }]);
 }
 
 /** `invalid_client` with the challenge RFC 6749 5.2 requires when the client tried HTTP Basic. */

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.ts';
 import { type OAuthErrorCode, PROBLEMS, type ProblemCode, problemType } from '../errors/codes.ts';
-import { OAuthError, ProblemError, safeDescription } from '../errors/errors.ts';
+import { type FieldError, OAuthError, ProblemError, safeDescription } from '../errors/errors.ts';
 import { baseSecurityHeaders } from './security-headers.ts';
 
 /**
@@ -41,6 +41,7 @@ type ProblemFailure = {
   code: ProblemCode;
   detail: string | undefined;
   headers: Record<string, string>;
+  errors: readonly FieldError[];
 };
 
 /** What went wrong, independent of how the scope that caught it answers. */
@@ -50,7 +51,13 @@ export type Failure = ProblemFailure | { kind: 'oauth'; error: OAuthError } | { 
 export function classify(error: FastifyError | Error): Failure {
   if (error instanceof OAuthError) return { kind: 'oauth', error };
   if (error instanceof ProblemError)
-    return { kind: 'problem', code: error.code, detail: error.detail, headers: error.headers };
+    return {
+      kind: 'problem',
+      code: error.code,
+      detail: error.detail,
+      headers: error.headers,
+      errors: error.errors,
+    };
   const fastifyError = error as FastifyError;
   const status = fastifyError.statusCode ?? 500;
   let code: ProblemCode | undefined = FASTIFY_CODES[fastifyError.code];
@@ -61,8 +68,29 @@ export function classify(error: FastifyError | Error): Failure {
   const detail = fastifyError.validation
     ? `${fastifyError.validationContext ?? 'request'} ${fastifyError.message.replace(/^[a-z]+\//, '')}`
     : undefined;
-  return { kind: 'problem', code, detail, headers: {} };
+  return { kind: 'problem', code, detail, headers: {}, errors: fieldErrorsOf(fastifyError) };
 }
+
+/**
+ * The inputs a schema refused, by name: `label`, `redirectUris/0`, or the unknown field itself.
+ * Ajv's messages name the rule, never the submitted value.
+ */
+function fieldErrorsOf(error: FastifyError): FieldError[] {
+  return (error.validation ?? []).map((issue) => {
+    const path = issue.instancePath.replace(/^\//, '');
+    const params = issue.params as { missingProperty?: unknown; additionalProperty?: unknown };
+    if (typeof params.additionalProperty === 'string')
+      return { field: join(path, params.additionalProperty), message: 'is not a known field' };
+    if (typeof params.missingProperty === 'string')
+      return { field: join(path, params.missingProperty), message: 'is required' };
+    return {
+      field: path || (error.validationContext ?? 'request'),
+      message: issue.message ?? 'is not valid',
+    };
+  });
+}
+
+const join = (path: string, name: string) => (path ? `${path}/${name}` : name);
 
 /** Sends an RFC 9457 problem. */
 export function sendProblem(
@@ -70,6 +98,7 @@ export function sendProblem(
   code: ProblemCode,
   detail?: string,
   headers: Record<string, string> = {},
+  errors: readonly FieldError[] = [],
 ) {
   const { status, title } = PROBLEMS[code];
   return reply
@@ -83,6 +112,7 @@ export function sendProblem(
       detail: detail ?? title,
       code,
       requestId: reply.request.id,
+      ...(errors.length ? { errors } : {}),
     });
 }
 
@@ -131,6 +161,7 @@ function problemOf(error: FastifyError | Error, request: FastifyRequest): Proble
     code: failure.error.status === 429 ? 'rate_limited' : 'validation_failed',
     detail: failure.error.description,
     headers: failure.error.headers,
+    errors: [],
   };
 }
 
@@ -142,7 +173,7 @@ export function answerProblems(scope: FastifyInstance): void {
   scope.setErrorHandler((error: FastifyError | Error, request, reply) => {
     const problem = problemOf(error, request);
     if (!problem) return sendProblem(reply, 'internal', INTERNAL_DETAIL);
-    return sendProblem(reply, problem.code, problem.detail, problem.headers);
+    return sendProblem(reply, problem.code, problem.detail, problem.headers, problem.errors);
   });
 }
 
@@ -158,7 +189,7 @@ export function answerUnrouted(app: FastifyInstance, pages: ErrorPages): void {
     // A request no route matched can still fail first (its body did not parse): answered by its path.
     if (request.is404 && answerByPath(pages, request, reply, PROBLEMS[problem.code].status, problem.detail))
       return reply;
-    return sendProblem(reply, problem.code, problem.detail, problem.headers);
+    return sendProblem(reply, problem.code, problem.detail, problem.headers, problem.errors);
   });
   app.setNotFoundHandler((request, reply) => {
     if (answerByPath(pages, request, reply, 404, 'There is no such page or endpoint.')) return reply;

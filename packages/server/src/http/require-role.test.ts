@@ -11,6 +11,7 @@ const principal = (role: Role | null): Principal => ({
   apiKey: { id: 1, publicKey: 'gpk_000000000000000000000000', label: 'k' },
   user: role ? { id: 7, email: 'u@example.com', displayName: null, role, workspaceIds: null } : null,
   scope: 'api1',
+  permissions: 'admin',
 });
 
 describe('requireRole', () => {

@@ -2,6 +2,12 @@
 
 export type Role = 'owner' | 'admin' | 'member';
 
+/**
+ * What a credential may do (DESIGN.md 1): `read` only safe methods of the data API, `write` the data
+ * API, `admin` also the admin API of its own organization. Ordered: each includes the ones before.
+ */
+export type Permission = 'read' | 'write' | 'admin';
+
 export interface Tenant {
   id: number;
   label: string;
@@ -39,6 +45,7 @@ export interface ApiKey {
   createdAt: number;
   lastUsedAt: number | null;
   revokedAt: number | null;
+  permissions: Permission;
 }
 
 export interface User {
@@ -57,6 +64,8 @@ export interface Principal {
   /** The signed-in user behind a user token; null for API keys and client credentials. */
   user: (User & { role: Role; workspaceIds: number[] | null }) | null;
   scope: string;
+  /** What this credential may do: the key's, and for a user token no more than the user's role allows. */
+  permissions: Permission;
 }
 
 /** A page request as the original API's clients send it. */
@@ -198,6 +207,15 @@ export interface AuditRecord {
   action: string;
   target: string | null;
   ip: string | null;
+  userAgent: string | null;
   details: Record<string, unknown> | null;
   createdAt: string;
+}
+
+/** A member of an organization, as its admins list them. */
+export interface Member extends User {
+  role: Role;
+  /** null: every workspace of the tenant. */
+  workspaceIds: number[] | null;
+  createdAt: number;
 }

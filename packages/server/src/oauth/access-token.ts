@@ -6,7 +6,7 @@ import {
   userSubject,
 } from '../domain/access-tokens.ts';
 import { signCompact } from '../domain/jws.ts';
-import type { ApiKey } from '../model/types.ts';
+import type { ApiKey, Permission } from '../model/types.ts';
 import type { Services } from '../services.ts';
 
 export interface AccessTokenInput {
@@ -17,6 +17,8 @@ export interface AccessTokenInput {
   scope: string;
   /** The one workspace the token is limited to, or null for the whole organization. */
   workspaceId: number | null;
+  /** What the token may do; defaults to the key's own permissions. */
+  permissions?: Permission;
   /** Epoch ms; defaults to now. */
   now?: number;
 }
@@ -57,6 +59,7 @@ export async function issueAccessToken(
     jti,
     tenant_id: input.client.tenantId,
     workspace_id: input.workspaceId,
+    permissions: input.permissions ?? input.client.permissions,
   };
   const token = await signCompact(
     { alg: signer.alg, typ: ACCESS_TOKEN_TYPE, kid: signer.kid },

@@ -40,6 +40,7 @@ const introspectAccessToken: TokenIntrospector = async ({ token, client, service
     jti: claims.jti,
     tenant_id: claims.tenant_id,
     workspace_id: claims.workspace_id,
+    permissions: state.principal.permissions,
   };
 };
 

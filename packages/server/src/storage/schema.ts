@@ -48,6 +48,8 @@ export interface Database {
     created_at: number;
     last_used_at: number | null;
     revoked_at: number | null;
+    /** `read`, `write` or `admin` (DESIGN.md 1). */
+    permissions: Generated<'read' | 'write' | 'admin'>;
   };
   /** Private keys of an API key, as sha256; more than one only during a rotation's grace period. */
   api_key_secrets: {
@@ -141,6 +143,17 @@ export interface Database {
     ip: string | null;
     /** JSON object. */
     details: string | null;
+    user_agent: string | null;
     created_at: number;
+  };
+  /** One-time sign-in links of members added without a password; the link holds the token, this its sha256. */
+  sign_in_links: {
+    id: Generated<number>;
+    token_hash: string;
+    user_id: number;
+    tenant_id: number;
+    created_at: number;
+    expires_at: number;
+    used_at: number | null;
   };
 }

@@ -1,7 +1,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { createApiKey, type IssuedApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
-import { addMember } from '../../src/domain/users.ts';
+import { addMember } from '../../src/domain/members.ts';
 import { CSRF_FIELD } from '../../src/http/session/csrf.ts';
 import { Browser, hiddenFields, tokenRequest } from '../helpers/authorization-flow.ts';
 import { eventually } from '../helpers/http.ts';

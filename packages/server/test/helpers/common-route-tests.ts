@@ -31,6 +31,8 @@ interface Shared {
   fixture: RouteFixture;
   /** Signed in as A's owner, who consented to A's organization key. */
   browser: Browser;
+  /** Access tokens of each tenant's owner, from the authorization code flow (`credential: 'user'`). */
+  ownerTokens: { a: string; b: string };
 }
 
 function expectProblem(res: LightMyRequestResponse) {
@@ -44,9 +46,11 @@ function expectProblem(res: LightMyRequestResponse) {
   expect(body.requestId).toEqual(expect.any(String));
 }
 
-/** Strings only tenant A's data contains. */
-function markersOfA(s: Seed): string[] {
-  return [MARKER_OF_A, 'Tenant A', 'owner@a.test', s.orgKeyA.key.publicKey, s.workspaceKeyA.key.publicKey];
+/** Strings only tenant A's data contains: its name, its people's emails, its keys. */
+function markersOfA(f: RouteFixture): string[] {
+  const s = f.seed;
+  const keys = [s.orgKeyA, s.workspaceKeyA, s.adminKeyA].map((issued) => issued.key.publicKey);
+  return [MARKER_OF_A, 'Tenant A', '@a.test', ...keys, f.spareKeyOfA, f.revocableKeyOfA, f.consentedKeyOfA];
 }
 
 /** Every `tenantId` / `tenant_id` anywhere in a JSON value. */
@@ -58,14 +62,49 @@ function tenantIdsIn(value: unknown): unknown[] {
   );
 }
 
-function expectNothingOfA(res: LightMyRequestResponse, s: Seed) {
-  for (const marker of markersOfA(s)) expect(res.body).not.toContain(marker);
+/**
+ * No marker of A in an answer to another tenant, but for what the request itself named (`sent`, its
+ * URL): a 404 may echo the public key it was asked about, as it would for a key that does not exist.
+ */
+function expectNothingOfA(res: LightMyRequestResponse, f: RouteFixture, sent = '') {
+  for (const marker of markersOfA(f).filter((m) => !sent.includes(m))) expect(res.body).not.toContain(marker);
   if (/json/.test(String(res.headers['content-type'])))
-    expect(tenantIdsIn(res.json())).not.toContain(s.a.tenantId);
+    expect(tenantIdsIn(res.json())).not.toContain(f.seed.a.tenantId);
+}
+
+type Headers = Record<string, string>;
+
+/** Tenant A's and tenant B's credentials of the route's `credential` kind (route-table.ts). */
+function credentialsOf(
+  route: RestAuthenticatedRoute,
+  { fixture: { seed: s }, ownerTokens }: Shared,
+): { a: Headers; b: Headers } {
+  const key = (issued: { privateKey: string }) => ({ 'x-api-key': issued.privateKey });
+  switch (route.credential ?? 'data') {
+    case 'data':
+      return { a: key(s.orgKeyA), b: key(s.orgKeyB) };
+    case 'admin':
+      return { a: key(s.adminKeyA), b: key(s.adminKeyB) };
+    case 'user':
+      return {
+        a: { authorization: `Bearer ${ownerTokens.a}` },
+        b: { authorization: `Bearer ${ownerTokens.b}` },
+      };
+  }
+}
+
+/** How the checks' names call each `credential` kind. */
+const CREDENTIAL_NAMES = { data: 'key', admin: 'admin key', user: 'owner token' } as const;
+
+function expectNotFound(res: LightMyRequestResponse) {
+  expect(res.statusCode, res.body).toBe(404);
+  expectProblem(res);
+  expect(res.json().code).toBe('not_found');
 }
 
 function restAuthenticatedChecks(route: RestAuthenticatedRoute, shared: () => Shared) {
   const name = `${route.method} ${route.path}`;
+  const credential = CREDENTIAL_NAMES[route.credential ?? 'data'];
   const send = (headers: Record<string, string>) => {
     const { app, fixture } = shared();
     return app.inject({
@@ -97,25 +136,40 @@ function restAuthenticatedChecks(route: RestAuthenticatedRoute, shared: () => Sh
     expectProblem(res);
   });
 
-  if (route.foreignKey === 'not-found') {
-    it(`${name} answers 404, never 403, to another tenant's key, while the owner's key reaches the resource`, async () => {
+  if (route.credential === 'admin') {
+    it(`${name} answers 404, never 403, to a write key of the same organization: the admin API needs an admin credential`, async () => {
+      expectNotFound(await send({ 'x-api-key': shared().fixture.seed.orgKeyA.privateKey }));
+    });
+  }
+
+  if (route.credential === 'user') {
+    it(`${name} answers 404 to the organization's API keys, even an admin key: only a person has this resource`, async () => {
       const s = shared().fixture.seed;
-      const foreign = await send({ 'x-api-key': s.orgKeyB.privateKey });
-      expect(foreign.statusCode, foreign.body).toBe(404);
-      expectProblem(foreign);
-      expect(foreign.json().code).toBe('not_found');
-      expectNothingOfA(foreign, s);
+      for (const issued of [s.orgKeyA, s.adminKeyA])
+        expectNotFound(await send({ 'x-api-key': issued.privateKey }));
+    });
+  }
+
+  if (route.foreignKey === 'not-found') {
+    it(`${name} answers 404, never 403, to another tenant's ${credential}, while tenant A's own ${credential} reaches the resource`, async () => {
+      const context = shared();
+      const credentials = credentialsOf(route, context);
+      const foreign = await send(credentials.b);
+      expectNotFound(foreign);
+      expectNothingOfA(foreign, context.fixture, route.url(context.fixture));
       // The resource exists (and, for a DELETE, survived the foreign attempt): the 404 is no oracle.
-      const owner = await send({ 'x-api-key': s.orgKeyA.privateKey });
+      const owner = await send(credentials.a);
       expect(owner.statusCode, owner.body).toBeGreaterThanOrEqual(200);
       expect(owner.statusCode, owner.body).toBeLessThan(300);
     });
   } else {
-    it(`${name} answers another tenant's key with its own data, nothing of tenant A`, async () => {
-      const s = shared().fixture.seed;
-      const res = await send({ 'x-api-key': s.orgKeyB.privateKey });
-      expect(res.statusCode, res.body).toBe(200);
-      expectNothingOfA(res, s);
+    it(`${name} answers another tenant's ${credential} with its own data, nothing of tenant A`, async () => {
+      const context = shared();
+      const res = await send(credentialsOf(route, context).b);
+      // 200, or 201 for a creation (in the caller's own organization).
+      expect(res.statusCode, res.body).toBeGreaterThanOrEqual(200);
+      expect(res.statusCode, res.body).toBeLessThan(300);
+      expectNothingOfA(res, context.fixture);
     });
   }
 }
@@ -246,7 +300,7 @@ function oauthClientChecks(route: OAuthClientRoute, shared: () => Shared) {
       else if (expected.json) expect(res.json()).toMatchObject(expected.json);
       expect(res.body).not.toMatch(/"active"\s*:\s*true|access_token|refresh_token/);
       for (const secret of [a.accessToken, a.refreshToken, a.code]) expect(res.body).not.toContain(secret);
-      expectNothingOfA(res, context.fixture.seed);
+      expectNothingOfA(res, context.fixture);
     }
     await expectTokensOfAIntact(context, a);
   });
@@ -319,10 +373,101 @@ function pageChecks(route: PageRoute, shared: () => Shared) {
   });
 }
 
+/** A 201 answer's body: the fixture's setup fails loudly rather than leave a check aimed at nothing. */
+async function created(
+  app: FastifyInstance,
+  url: string,
+  headers: Headers,
+  payload: Record<string, unknown>,
+) {
+  const res = await app.inject({ method: 'POST', url, headers, payload });
+  expect(res.statusCode, `${url}: ${res.body}`).toBe(201);
+  return res.json();
+}
+
+/** An owner's access token through `client`, from a real authorization code grant in `browser`. */
+async function ownerToken(
+  app: FastifyInstance,
+  browser: Browser,
+  client: { publicKey: string; privateKey: string },
+): Promise<string> {
+  const code = await codeFor(browser, client.publicKey, REDIRECT_URI, 'api1');
+  const res = await tokenRequest(app, client, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: REDIRECT_URI,
+  });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json().access_token;
+}
+
+/**
+ * The resources of A the checks aim at (route-table.ts {@link RouteFixture}), made through the admin
+ * API with A's admin key, and each owner's token. A's owner, signed in in `browser`, consents to A's
+ * organization key and to a spare key whose consent the checks withdraw.
+ */
+async function setUp(app: FastifyInstance, s: Seed): Promise<Shared> {
+  const asA = { 'x-api-key': s.adminKeyA.privateKey };
+  const entity = await created(
+    app,
+    `/v1/workspaces/${s.a.mainWorkspaceId}/entities`,
+    { 'x-api-key': s.orgKeyA.privateKey },
+    { name: MARKER_OF_A },
+  );
+  const spareKey = await created(app, '/v1/api-keys', asA, { label: 'A spare key' });
+  const revocableKey = await created(app, '/v1/api-keys', asA, { label: 'A key to revoke' });
+  const consentedKey = await created(app, '/v1/api-keys', asA, {
+    label: 'A consented key',
+    redirectUris: [REDIRECT_URI],
+  });
+  const member = (email: string) =>
+    created(app, '/v1/members', asA, { email, role: 'member', password: PASSWORD });
+  const spareMember = await member('spare-member@a.test');
+  const removableMember = await member('removable-member@a.test');
+  const invited = await created(app, '/v1/members', asA, { email: 'invited@a.test', role: 'member' });
+  const signInLink = new URL(invited.signInLink).searchParams.get('token');
+  if (!signInLink) throw new Error(`no sign-in link token in ${invited.signInLink}`);
+  const appOfB = await created(
+    app,
+    '/v1/api-keys',
+    { 'x-api-key': s.adminKeyB.privateKey },
+    { label: 'B app key', redirectUris: [REDIRECT_URI] },
+  );
+
+  const browser = new Browser(app);
+  const signedIn = await browser.signIn('owner@a.test', PASSWORD);
+  expect(signedIn.statusCode, signedIn.body).toBe(303);
+  // Consents once, so that codes come without a consent page and the account page has a consent to protect.
+  await codeFor(browser, s.orgKeyA.key.publicKey, REDIRECT_URI);
+  await codeFor(browser, consentedKey.publicKey, REDIRECT_URI);
+  const browserOfB = new Browser(app);
+  const signedInB = await browserOfB.signIn('owner@b.test', PASSWORD);
+  expect(signedInB.statusCode, signedInB.body).toBe(303);
+  const ownerTokens = {
+    a: await ownerToken(app, browser, {
+      publicKey: s.orgKeyA.key.publicKey,
+      privateKey: s.orgKeyA.privateKey,
+    }),
+    b: await ownerToken(app, browserOfB, appOfB),
+  };
+  const fixture: RouteFixture = {
+    seed: s,
+    entityOfA: entity.id,
+    spareKeyOfA: spareKey.publicKey,
+    revocableKeyOfA: revocableKey.publicKey,
+    spareMemberOfA: spareMember.id,
+    removableMemberOfA: removableMember.id,
+    consentedKeyOfA: consentedKey.publicKey,
+    signInLinkOfA: signInLink,
+  };
+  return { app, fixture, browser, ownerTokens };
+}
+
 /**
  * The checks every route of the table must pass, by kind (see route-table.ts). Call inside a
- * `describe` whose hooks build the app and seed it; this adds the data the checks aim at: an entity of
- * tenant A, and a browser signed in as A's owner who consented to A's organization key.
+ * `describe` whose hooks build the app and seed it; this adds the data the checks aim at (see
+ * {@link setUp}): spare resources of tenant A, a browser signed in as A's owner who consented to A's
+ * organization key, and each tenant owner's access token.
  */
 export function runCommonRouteTests(context: CommonRouteContext, routes: readonly RouteEntry[]): void {
   let state: Shared | undefined;
@@ -332,21 +477,7 @@ export function runCommonRouteTests(context: CommonRouteContext, routes: readonl
   };
 
   beforeAll(async () => {
-    const app = context.app();
-    const s = context.seed();
-    const entity = await app.inject({
-      method: 'POST',
-      url: `/v1/workspaces/${s.a.mainWorkspaceId}/entities`,
-      headers: { 'x-api-key': s.orgKeyA.privateKey },
-      payload: { name: MARKER_OF_A },
-    });
-    expect(entity.statusCode, entity.body).toBe(201);
-    const browser = new Browser(app);
-    const signedIn = await browser.signIn('owner@a.test', PASSWORD);
-    expect(signedIn.statusCode, signedIn.body).toBe(303);
-    // Consents once, so that codes come without a consent page and the account page has a consent to protect.
-    await codeFor(browser, s.orgKeyA.key.publicKey, REDIRECT_URI);
-    state = { app, fixture: { seed: s, entityOfA: entity.json().id }, browser };
+    state = await setUp(context.app(), context.seed());
   });
 
   for (const route of routes) {

@@ -6,7 +6,9 @@ import { PASSWORD, type Seed } from './seed.ts';
  *
  * - `rest-authenticated`: 401 with `WWW-Authenticate: Bearer realm="gatehouse"` and a problem without a
  *   credential, 401 `invalid_token` for an unknown key or a malformed bearer token, and for another
- *   tenant's key either 404 (never 403) on a resource of tenant A, or its own data and none of A's.
+ *   tenant's credential (of the route's {@link RestAuthenticatedRoute.credential} kind) either 404
+ *   (never 403) on a resource of tenant A, or its own data and none of A's. An admin route also answers
+ *   404 to A's own `write` key; a user-token route answers 404 to A's keys, admin key included.
  * - `rest-public`: 200 JSON without a credential, and a stray unknown key changes nothing.
  * - `oauth-client`: 401 `invalid_client` with a `Basic` challenge without client authentication or with
  *   an unknown client (RFC 6749 5.2); another tenant's valid client aimed at tenant A's tokens learns
@@ -20,11 +22,27 @@ export type RouteKind = 'rest-authenticated' | 'rest-public' | 'oauth-client' | 
 
 export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 
-/** What entries build their requests from: resources of tenant A; B (seed.ts) plays the intruder. */
+/**
+ * What entries build their requests from: resources of tenant A; B (seed.ts) plays the intruder. The
+ * checks of a route that changes something answer it twice (B's attempt, then A's), so such routes
+ * aim at spare resources made for them, never at the seed's, which other checks rely on.
+ */
 export interface RouteFixture {
   seed: Seed;
   /** An entity of tenant A's main workspace. */
   entityOfA: number;
+  /** Public key of a spare organization key of A, which the checks relabel and rotate. */
+  spareKeyOfA: string;
+  /** Public key of a spare key of A, which the checks revoke. */
+  revocableKeyOfA: string;
+  /** A spare member of A (role `member`, with a password), whose role the checks change. */
+  spareMemberOfA: number;
+  /** A spare member of A (role `member`, with a password), whom the checks remove. */
+  removableMemberOfA: number;
+  /** Public key of a key of A that A's owner consented to, a consent the checks withdraw. */
+  consentedKeyOfA: string;
+  /** The token of the one-time sign-in link of a member of A added without a password (unspent). */
+  signInLinkOfA: string;
 }
 
 /** Tenant A's credentials from a real authorization code grant, for the OAuth endpoints' checks. */
@@ -50,9 +68,17 @@ export interface RestAuthenticatedRoute extends RouteBase {
   /**
    * `not-found`: the URL names a resource of tenant A, so another tenant's key gets 404, exactly as for
    * a resource that does not exist, while A's own key reaches it. `own`: the route answers about the
-   * caller (`/me`, lists), so another tenant's key gets its own data and nothing of A.
+   * caller (`/me`, lists, creations), so another tenant's key gets its own data (any 2xx: a creation is
+   * 201) and nothing of A.
    */
   foreignKey: 'not-found' | 'own';
+  /**
+   * The credentials of A and B the checks send. `data` (default): the organization keys (`write`).
+   * `admin`: the admin keys, since the admin API answers anything less with 404 (checked too, with
+   * A's `write` key). `user`: each tenant owner's access token from the authorization code flow, for
+   * what a person does for themselves; keys, even admin keys, get 404 there (checked too).
+   */
+  credential?: 'data' | 'admin' | 'user';
 }
 
 export interface RestPublicRoute extends RouteBase {
@@ -152,6 +178,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
     path: '/v1/audit-events',
     url: () => '/v1/audit-events?size=500',
     foreignKey: 'own',
+    credential: 'admin',
   },
   {
     kind: 'rest-authenticated',
@@ -160,6 +187,132 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
     url: () => '/rate-limiting-state',
     foreignKey: 'own',
   },
+
+  // The admin API (DESIGN.md 1): admin credentials of the organization; A's write key gets 404 too.
+  {
+    kind: 'rest-authenticated',
+    method: 'GET',
+    path: '/v1/api-keys',
+    url: () => '/v1/api-keys?size=500',
+    foreignKey: 'own',
+    credential: 'admin',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'POST',
+    path: '/v1/api-keys',
+    url: () => '/v1/api-keys',
+    payload: { label: 'planted by the common route checks' },
+    foreignKey: 'own',
+    credential: 'admin',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'GET',
+    path: '/v1/api-keys/:publicKey',
+    url: (f) => `/v1/api-keys/${f.seed.orgKeyA.key.publicKey}`,
+    foreignKey: 'not-found',
+    credential: 'admin',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'PATCH',
+    path: '/v1/api-keys/:publicKey',
+    url: (f) => `/v1/api-keys/${f.spareKeyOfA}`,
+    payload: { label: 'A spare key' },
+    foreignKey: 'not-found',
+    credential: 'admin',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'DELETE',
+    path: '/v1/api-keys/:publicKey',
+    url: (f) => `/v1/api-keys/${f.revocableKeyOfA}`,
+    foreignKey: 'not-found',
+    credential: 'admin',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'POST',
+    path: '/v1/api-keys/:publicKey/rotate',
+    url: (f) => `/v1/api-keys/${f.spareKeyOfA}/rotate`,
+    payload: { graceSeconds: 60 },
+    foreignKey: 'not-found',
+    credential: 'admin',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'POST',
+    path: '/v1/workspaces',
+    url: () => '/v1/workspaces',
+    payload: { label: 'planted by the common route checks' },
+    foreignKey: 'own',
+    credential: 'admin',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'PATCH',
+    path: '/v1/workspaces/:id',
+    // A's second workspace under its own label: answered, and nothing the other checks see changes.
+    url: (f) => `/v1/workspaces/${f.seed.a.secondWorkspaceId}`,
+    payload: { label: 'Second' },
+    foreignKey: 'not-found',
+    credential: 'admin',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'GET',
+    path: '/v1/members',
+    url: () => '/v1/members?size=500',
+    foreignKey: 'own',
+    credential: 'admin',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'POST',
+    path: '/v1/members',
+    url: () => '/v1/members',
+    payload: { email: 'added-by-common-route-checks@example.test', role: 'member' },
+    foreignKey: 'own',
+    credential: 'admin',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'PATCH',
+    path: '/v1/members/:userId',
+    url: (f) => `/v1/members/${f.spareMemberOfA}`,
+    payload: { role: 'admin' },
+    foreignKey: 'not-found',
+    credential: 'admin',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'DELETE',
+    path: '/v1/members/:userId',
+    url: (f) => `/v1/members/${f.removableMemberOfA}`,
+    foreignKey: 'not-found',
+    credential: 'admin',
+  },
+  // A person's own consents: user tokens only. With an API key, even an admin key, there is no person,
+  // so these answer 404 (checked); the tenant checks use each owner's token: B's owner lists its own
+  // consents and gets 404 withdrawing A's owner's consent, which A's owner withdraws.
+  {
+    kind: 'rest-authenticated',
+    method: 'GET',
+    path: '/v1/me/consents',
+    url: () => '/v1/me/consents',
+    foreignKey: 'own',
+    credential: 'user',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'DELETE',
+    path: '/v1/me/consents/:publicKey',
+    url: (f) => `/v1/me/consents/${f.consentedKeyOfA}`,
+    foreignKey: 'not-found',
+    credential: 'user',
+  },
+
   { kind: 'rest-public', method: 'GET', path: '/status', url: '/status' },
   { kind: 'rest-public', method: 'GET', path: '/healthz', url: '/healthz' },
 
@@ -348,6 +501,25 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
     path: '/console/consent',
     url: () => '/console/consent',
     form: (f) => ({ ...authorizeParams(f), decision: 'allow' }),
+    csrf: 'field',
+    anonymous: { status: 403, answer: 'html' },
+  },
+  // A one-time sign-in link's page: an unknown link is a 404 page, the same as a used or expired one.
+  {
+    kind: 'page',
+    method: 'GET',
+    path: '/console/welcome',
+    url: () => '/console/welcome?token=gsl_not-a-sign-in-link',
+    csrf: 'none',
+    anonymous: { status: 404, answer: 'html' },
+  },
+  {
+    kind: 'page',
+    method: 'POST',
+    path: '/console/welcome',
+    url: () => '/console/welcome',
+    // A live link: without a valid CSRF token the form must neither spend it nor sign anyone in.
+    form: (f) => ({ token: f.signInLinkOfA, password: 'a password the refused form must not set' }),
     csrf: 'field',
     anonymous: { status: 403, answer: 'html' },
   },

@@ -31,12 +31,17 @@ export async function seed(db: Db) {
     label: 'A second-workspace key',
   });
   const orgKeyB = await key({ tenantId: b.tenantId, label: 'B org key' });
+  // Admin keys: the admin API of their own organization (DESIGN.md 1).
+  const adminKeyA = await key({ tenantId: a.tenantId, label: 'A admin key', permissions: 'admin' });
+  const adminKeyB = await key({ tenantId: b.tenantId, label: 'B admin key', permissions: 'admin' });
   return {
     a: { ...a, mainWorkspaceId: a.workspaceId as number, secondWorkspaceId: second.id },
     b: { ...b, workspaceId: b.workspaceId as number },
     orgKeyA,
     workspaceKeyA,
     orgKeyB,
+    adminKeyA,
+    adminKeyB,
   };
 }
 

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
-import { addMember } from '../../src/domain/users.ts';
+import { addMember } from '../../src/domain/members.ts';
 import { issueAccessToken } from '../../src/oauth/access-token.ts';
 import { PASSWORD } from '../helpers/seed.ts';
 import { useSeededApp } from '../helpers/seeded-app.ts';
@@ -10,6 +10,7 @@ import { describeEachDialect } from '../helpers/test-app.ts';
 describeEachDialect('REST pre-handlers', (dialect) => {
   const ctx = useSeededApp(dialect);
 
+  /** A token of a new user of tenant A with `role`, through A's admin key (so the role is what limits it). */
   async function userToken(role: 'owner' | 'admin' | 'member', scope = 'api1'): Promise<string> {
     const email = `${role}-${Math.random().toString(36).slice(2)}@a.test`;
     const { user } = await addMember(
@@ -18,7 +19,7 @@ describeEachDialect('REST pre-handlers', (dialect) => {
       CLI_ACTOR,
     );
     const issued = await issueAccessToken(ctx.app.services, {
-      client: ctx.seed.orgKeyA.key,
+      client: ctx.seed.adminKeyA.key,
       userId: user.id,
       scope,
       workspaceId: null,

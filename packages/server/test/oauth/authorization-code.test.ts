@@ -2,7 +2,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { beforeAll, expect, it } from 'vitest';
 import { createApiKey, type IssuedApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
-import { addMember } from '../../src/domain/users.ts';
+import { addMember } from '../../src/domain/members.ts';
 import { Browser, pkcePair, tokenRequest } from '../helpers/authorization-flow.ts';
 import { eventually, postForm } from '../helpers/http.ts';
 import { PASSWORD } from '../helpers/seed.ts';
@@ -81,6 +81,8 @@ describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
       workspace_id: null,
       aud: 'api1',
       scope: 'api1 offline_access',
+      // The lesser of the key's (write) and the owner's role (admin).
+      permissions: 'write',
     });
     const res = await me(access_token);
     expect(res.statusCode).toBe(200);
@@ -91,6 +93,7 @@ describeEachDialect('authorization_code grant at /connect/token', (dialect) => {
       apiKey: { publicKey: client.publicKey, label: 'A org key' },
       user: { id: ctx.seed.a.userId, email: 'owner@a.test', displayName: null, role: 'owner' },
       scope: 'api1 offline_access',
+      permissions: 'write',
     });
   });
 

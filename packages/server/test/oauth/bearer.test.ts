@@ -62,6 +62,7 @@ describeEachDialect('Bearer authentication on the REST API', (dialect) => {
       apiKey: { publicKey: ctx.seed.orgKeyA.key.publicKey, label: 'A org key' },
       user: null,
       scope: 'api1',
+      permissions: 'write',
     });
   });
 

@@ -59,6 +59,7 @@ describeEachDialect('client credentials grant', (dialect) => {
       jti: expect.any(String),
       tenant_id: ctx.seed.a.tenantId,
       workspace_id: ctx.seed.a.secondWorkspaceId,
+      permissions: 'write',
     });
     expect((claims.exp as number) - (claims.iat as number)).toBe(3600);
   });

@@ -120,6 +120,7 @@ describeEachDialect('token revocation (RFC 7009) and introspection (RFC 7662)', 
         jti: claims.jti,
         tenant_id: ctx.seed.a.tenantId,
         workspace_id: ctx.seed.a.secondWorkspaceId,
+        permissions: 'write',
       });
     });
 

@@ -488,7 +488,10 @@ function notProblem(answer: Answer, head: boolean): string | null {
   if (head) return null;
   const body = parseJson(answer.body) as Record<string, unknown> | undefined;
   const keys = body && typeof body === 'object' ? Object.keys(body).sort().join(',') : '';
-  if (keys !== 'code,detail,requestId,status,title,type') return `problem members are "${keys}"`;
+  const members = keys.replace(',errors', '');
+  if (members !== 'code,detail,requestId,status,title,type') return `problem members are "${keys}"`;
+  if (keys.includes('errors') && (body?.code !== 'validation_failed' || !Array.isArray(body.errors)))
+    return 'problem errors outside a validation_failed problem, or not a list';
   if (body?.status !== answer.status) return `problem status ${body?.status} differs from ${answer.status}`;
   if (body.type !== `urn:gatehouse:problem:${body.code}`)
     return `problem type ${body.type} does not match its code`;

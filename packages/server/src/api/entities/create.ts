@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createEntity } from '../../domain/workspaces.ts';
 import { principalOf } from '../../http/authenticate.ts';
+import { requirePermission } from '../../http/require-permission.ts';
 import { authenticated } from '../guards.ts';
 import { authErrors, idParam, security } from '../schemas.ts';
 
@@ -17,7 +18,7 @@ export function createEntityRoute(api: FastifyInstance): void {
   api.post<{ Params: { id: number }; Body: { name: string } }>(
     '/v1/workspaces/:id/entities',
     {
-      preHandler: authenticated(),
+      preHandler: authenticated(requirePermission('write')),
       schema: {
         tags: ['Entities'],
         summary: 'Create an entity in a workspace',
@@ -29,7 +30,13 @@ export function createEntityRoute(api: FastifyInstance): void {
           required: ['name'],
           additionalProperties: false,
         },
-        response: { 201: { $ref: 'Entity#' }, 400: { $ref: 'Problem#' }, ...authErrors },
+        response: {
+          403: { $ref: 'Problem#' },
+          409: { $ref: 'Problem#' },
+          201: { $ref: 'Entity#' },
+          400: { $ref: 'Problem#' },
+          ...authErrors,
+        },
       },
     },
     create,

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { removeEntity } from '../../domain/workspaces.ts';
 import { principalOf } from '../../http/authenticate.ts';
+import { requirePermission } from '../../http/require-permission.ts';
 import { authenticated } from '../guards.ts';
 import { authErrors, idParam, security } from '../schemas.ts';
 
@@ -26,13 +27,18 @@ export function deleteEntityRoute(api: FastifyInstance): void {
   api.delete<{ Params: Params }>(
     '/v1/workspaces/:id/entities/:entityId',
     {
-      preHandler: authenticated(),
+      preHandler: authenticated(requirePermission('write')),
       schema: {
         tags: ['Entities'],
         summary: 'Delete an entity',
         security,
         params: entityParams,
-        response: { 204: { type: 'null' }, ...authErrors },
+        response: {
+          403: { $ref: 'Problem#' },
+          409: { $ref: 'Problem#' },
+          204: { type: 'null' },
+          ...authErrors,
+        },
       },
     },
     remove,

@@ -1,3 +1,4 @@
+import { leastOf, roleCeiling } from '../../domain/permissions.ts';
 import type { IssuedGrant } from '../../domain/refresh-tokens.ts';
 import { newRefreshToken } from '../../domain/refresh-tokens.ts';
 import { hasScope } from '../../domain/scopes.ts';
@@ -45,6 +46,8 @@ export async function issueUserTokens(
     userId: input.userId,
     scope: input.accessScope,
     workspaceId: input.client.workspaceId,
+    // The lesser of the app key's permissions and the user's role (DESIGN.md 1).
+    permissions: leastOf(input.client.permissions, roleCeiling(access.membership.role)),
     now,
   });
   const refresh = hasScope(input.grantScope, 'offline_access') ? newRefreshToken() : null;

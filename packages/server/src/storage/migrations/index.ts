@@ -2,6 +2,7 @@ import * as core from './001-core.ts';
 import * as oauth from './002-oauth.ts';
 import * as authorizationCode from './003-authorization-code.ts';
 import * as retentionIndexes from './004-retention-indexes.ts';
+import * as adminApi from './005-admin-api.ts';
 import type { Migration } from './helpers.ts';
 
 /** Every migration, in order. Names are stable: never rename one that has shipped. */
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '002-oauth': oauth,
   '003-authorization-code': authorizationCode,
   '004-retention-indexes': retentionIndexes,
+  '005-admin-api': adminApi,
 };

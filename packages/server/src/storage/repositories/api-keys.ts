@@ -1,6 +1,14 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { ApiKey, ApiKeyListing, KeyBySecret, KeyWithSecrets } from '../../model/types.ts';
+import type {
+  ApiKey,
+  ApiKeyListing,
+  KeyBySecret,
+  KeyWithSecrets,
+  Page,
+  Permission,
+} from '../../model/types.ts';
 import type { Database } from '../schema.ts';
+import { likeLower } from './like.ts';
 
 type KeyRow = Selectable<Database['api_keys']>;
 
@@ -18,6 +26,7 @@ function toApiKey(row: KeyRow): ApiKey {
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
+    permissions: row.permissions,
   };
 }
 
@@ -34,6 +43,7 @@ const KEY_COLUMNS = [
   'k.created_at',
   'k.last_used_at',
   'k.revoked_at',
+  'k.permissions',
 ] as const;
 
 export type NewApiKey = Pick<
@@ -46,7 +56,7 @@ export type NewApiKey = Pick<
   | 'corsOrigins'
   | 'expiresAt'
   | 'createdBy'
->;
+> & { permissions?: Permission };
 
 export async function insertApiKey(
   db: Kysely<Database>,
@@ -66,6 +76,7 @@ export async function insertApiKey(
       expires_at: key.expiresAt,
       created_by: key.createdBy,
       created_at: now,
+      ...(key.permissions ? { permissions: key.permissions } : {}),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -130,41 +141,147 @@ export async function findKeyById(db: Kysely<Database>, id: number): Promise<Api
   return row && toApiKey(row);
 }
 
-export async function listApiKeys(db: Kysely<Database>, tenantId: number): Promise<ApiKeyListing[]> {
-  const rows = await db
-    .selectFrom('api_keys as k')
-    .select([
-      ...KEY_COLUMNS,
-      (eb) =>
-        eb
-          .selectFrom('api_key_secrets as s')
-          .select('s.last4')
-          .whereRef('s.api_key_id', '=', 'k.id')
-          .where('s.expires_at', 'is', null)
-          .orderBy('s.id', 'desc')
-          .limit(1)
-          .as('last4'),
-    ])
-    .where('k.tenant_id', '=', tenantId)
-    .orderBy('k.id')
-    .execute();
-  return rows.map((row) => ({ ...toApiKey(row), last4: row.last4 ?? null }));
+/** Which keys of a tenant to list, and how (the paging of every list of the API). */
+export interface KeyQuery {
+  tenantId: number;
+  publicKey?: string | undefined;
+  workspaceId?: number | undefined;
+  /** Active: neither revoked nor expired at `now`; expired: past its expiry, not revoked. */
+  status?: 'active' | 'revoked' | 'expired' | undefined;
+  /** Case-insensitive search in the label. */
+  q?: string | undefined;
+  sortBy?: 'id' | 'label' | 'createdAt' | 'lastUsedAt' | undefined;
+  asc?: boolean | undefined;
+  limit: number;
+  offset: number;
+  now: number;
 }
 
-export async function markRevoked(db: Kysely<Database>, id: number, now: number): Promise<void> {
-  await db
+const KEY_SORT = {
+  id: sql.ref('k.id'),
+  label: sql`lower(${sql.ref('k.label')})`,
+  createdAt: sql.ref('k.created_at'),
+  lastUsedAt: sql.ref('k.last_used_at'),
+};
+
+function keysMatching(db: Kysely<Database>, query: KeyQuery) {
+  let select = db.selectFrom('api_keys as k').where('k.tenant_id', '=', query.tenantId);
+  if (query.publicKey !== undefined) select = select.where('k.public_key', '=', query.publicKey);
+  if (query.workspaceId !== undefined) select = select.where('k.workspace_id', '=', query.workspaceId);
+  if (query.status === 'revoked') select = select.where('k.revoked_at', 'is not', null);
+  if (query.status === 'active') {
+    select = select
+      .where('k.revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('k.expires_at', 'is', null), eb('k.expires_at', '>', query.now)]));
+  }
+  if (query.status === 'expired') {
+    select = select.where('k.revoked_at', 'is', null).where('k.expires_at', '<=', query.now);
+  }
+  if (query.q) select = select.where(likeLower('k.label', query.q));
+  return select;
+}
+
+/** A page of a tenant's keys, with the last 4 characters of each one's current private key. */
+export async function listApiKeys(db: Kysely<Database>, query: KeyQuery): Promise<Page<ApiKeyListing>> {
+  const direction = query.asc === false ? 'desc' : 'asc';
+  const [rows, total] = await Promise.all([
+    keysMatching(db, query)
+      .select([
+        ...KEY_COLUMNS,
+        (eb) =>
+          eb
+            .selectFrom('api_key_secrets as s')
+            .select('s.last4')
+            .whereRef('s.api_key_id', '=', 'k.id')
+            .where('s.expires_at', 'is', null)
+            .orderBy('s.id', 'desc')
+            .limit(1)
+            .as('last4'),
+      ])
+      .orderBy(KEY_SORT[query.sortBy ?? 'id'], direction)
+      .orderBy('k.id', direction)
+      .limit(query.limit)
+      .offset(query.offset)
+      .execute(),
+    keysMatching(db, query)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow(),
+  ]);
+  return {
+    items: rows.map((row) => ({ ...toApiKey(row), last4: row.last4 ?? null })),
+    total: Number(total.n),
+  };
+}
+
+/** The settings of a key that may change after its creation (never its scope, permissions or secret). */
+export interface KeyChanges {
+  label?: string;
+  redirectUris?: string[];
+  corsOrigins?: string[];
+  expiresAt?: number | null;
+}
+
+/** Applies `changes` to a key; returns the key as it is now. */
+export async function updateApiKey(db: Kysely<Database>, id: number, changes: KeyChanges): Promise<ApiKey> {
+  const set = {
+    ...(changes.label !== undefined ? { label: changes.label } : {}),
+    ...(changes.redirectUris !== undefined ? { redirect_uris: JSON.stringify(changes.redirectUris) } : {}),
+    ...(changes.corsOrigins !== undefined ? { cors_origins: JSON.stringify(changes.corsOrigins) } : {}),
+    ...(changes.expiresAt !== undefined ? { expires_at: changes.expiresAt } : {}),
+  };
+  if (Object.keys(set).length) await db.updateTable('api_keys').set(set).where('id', '=', id).execute();
+  const key = await findKeyById(db, id);
+  if (!key) throw new Error(`API key ${id} vanished during its update`);
+  return key;
+}
+
+/** Ids of a key's current private keys (not in a rotation's grace period). */
+export async function listCurrentSecretIds(db: Kysely<Database>, apiKeyId: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('api_key_secrets')
+    .select('id')
+    .where('api_key_id', '=', apiKeyId)
+    .where('expires_at', 'is', null)
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/** Revokes a key, once: true when this call revoked it, false when it already was. */
+export async function markRevoked(db: Kysely<Database>, id: number, now: number): Promise<boolean> {
+  const result = await db
     .updateTable('api_keys')
     .set({ revoked_at: now })
     .where('id', '=', id)
     .where('revoked_at', 'is', null)
-    .execute();
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 /**
- * Starts the grace period of the current private keys. A secret already in a grace period
- * keeps the earlier of its own end and the new one, so a second rotation never extends an old secret.
+ * Starts the grace period of the given current private keys, if they still are current: returns how
+ * many were. A rotation names the secrets it read, so that of two rotations racing for one key only
+ * the first finds them current (the other is refused), whatever the isolation level.
  */
-export async function expireCurrentSecrets(
+export async function expireSecrets(
+  db: Kysely<Database>,
+  apiKeyId: number,
+  secretIds: readonly number[],
+  graceEndsAt: number,
+): Promise<number> {
+  if (secretIds.length === 0) return 0;
+  const result = await db
+    .updateTable('api_key_secrets')
+    .set({ expires_at: graceEndsAt })
+    .where('api_key_id', '=', apiKeyId)
+    .where('id', 'in', [...secretIds])
+    .where('expires_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** Shortens the grace periods still running past `graceEndsAt`: a new rotation never extends an old secret. */
+export async function capGracePeriods(
   db: Kysely<Database>,
   apiKeyId: number,
   graceEndsAt: number,
@@ -173,7 +290,7 @@ export async function expireCurrentSecrets(
     .updateTable('api_key_secrets')
     .set({ expires_at: graceEndsAt })
     .where('api_key_id', '=', apiKeyId)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', graceEndsAt)]))
+    .where('expires_at', '>', graceEndsAt)
     .execute();
 }
 

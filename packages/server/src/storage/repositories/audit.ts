@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { AuditRecord } from '../../model/types.ts';
+import type { AuditRecord, Page } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
 
 export interface AuditEvent {
@@ -9,6 +9,7 @@ export interface AuditEvent {
   action: string;
   target?: string | null;
   ip?: string | null;
+  userAgent?: string | null;
   /** Never a secret: callers pass identifiers only. */
   details?: Record<string, unknown>;
 }
@@ -22,31 +23,46 @@ export async function insertAuditEvent(db: Kysely<Database>, event: AuditEvent, 
       action: event.action,
       target: event.target ?? null,
       ip: event.ip ?? null,
+      user_agent: event.userAgent ?? null,
       details: event.details ? JSON.stringify(event.details) : null,
       created_at: now,
     })
     .execute();
 }
 
-export async function listAuditEvents(
-  db: Kysely<Database>,
-  tenantId: number,
-  limit: number,
-  offset: number,
-): Promise<{ items: AuditRecord[]; total: number }> {
+/** Which events of a tenant to list: all filters are optional and combine. */
+export interface AuditQuery {
+  tenantId: number;
+  action?: string | undefined;
+  actor?: string | undefined;
+  /** Epoch ms, inclusive. */
+  from?: number | undefined;
+  /** Epoch ms, exclusive. */
+  to?: number | undefined;
+  limit: number;
+  offset: number;
+}
+
+function eventsMatching(db: Kysely<Database>, query: AuditQuery) {
+  let select = db.selectFrom('audit_events').where('tenant_id', '=', query.tenantId);
+  if (query.action !== undefined) select = select.where('action', '=', query.action);
+  if (query.actor !== undefined) select = select.where('actor', '=', query.actor);
+  if (query.from !== undefined) select = select.where('created_at', '>=', query.from);
+  if (query.to !== undefined) select = select.where('created_at', '<', query.to);
+  return select;
+}
+
+/** A page of a tenant's audit events, newest first. */
+export async function listAuditEvents(db: Kysely<Database>, query: AuditQuery): Promise<Page<AuditRecord>> {
   const [rows, total] = await Promise.all([
-    db
-      .selectFrom('audit_events')
+    eventsMatching(db, query)
       .selectAll()
-      .where('tenant_id', '=', tenantId)
       .orderBy('id', 'desc')
-      .limit(limit)
-      .offset(offset)
+      .limit(query.limit)
+      .offset(query.offset)
       .execute(),
-    db
-      .selectFrom('audit_events')
+    eventsMatching(db, query)
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant_id', '=', tenantId)
       .executeTakeFirstOrThrow(),
   ]);
   return {
@@ -57,6 +73,7 @@ export async function listAuditEvents(
       action: r.action,
       target: r.target,
       ip: r.ip,
+      userAgent: r.user_agent,
       details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null,
       createdAt: new Date(r.created_at).toISOString(),
     })),

@@ -87,3 +87,19 @@ export async function deleteUnusedCodes(
   if (userId !== null) query = query.where('user_id', '=', userId);
   await query.execute();
 }
+
+/** Deletes a user's codes not yet exchanged at every key of a tenant (they left it). */
+export async function deleteUnusedCodesOfUserInTenant(
+  db: Kysely<Database>,
+  userId: number,
+  tenantId: number,
+): Promise<void> {
+  await db
+    .deleteFrom('authorization_codes')
+    .where('user_id', '=', userId)
+    .where('consumed_at', 'is', null)
+    .where('api_key_id', 'in', (eb) =>
+      eb.selectFrom('api_keys').select('id').where('tenant_id', '=', tenantId),
+    )
+    .execute();
+}

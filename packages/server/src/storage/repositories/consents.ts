@@ -52,14 +52,19 @@ export async function deleteConsentsOfKey(db: Kysely<Database>, apiKeyId: number
   await db.deleteFrom('consents').where('api_key_id', '=', apiKeyId).execute();
 }
 
-/** The applications a user has authorized, newest first. */
-export async function listConsentsOfUser(db: Kysely<Database>, userId: number): Promise<ConsentListing[]> {
+/** The applications a user has authorized (of one tenant's keys, when given), newest first. */
+export async function listConsentsOfUser(
+  db: Kysely<Database>,
+  userId: number,
+  tenantId?: number,
+): Promise<ConsentListing[]> {
   const rows = await db
     .selectFrom('consents as c')
     .innerJoin('api_keys as k', 'k.id', 'c.api_key_id')
     .innerJoin('tenants as t', 't.id', 'k.tenant_id')
     .select(['k.public_key', 'k.label', 'k.tenant_id', 't.label as tenant_label', 'c.scope', 'c.created_at'])
     .where('c.user_id', '=', userId)
+    .$if(tenantId !== undefined, (q) => q.where('k.tenant_id', '=', tenantId ?? 0))
     .orderBy('c.created_at', 'desc')
     .orderBy('c.id', 'desc')
     .execute();
@@ -71,4 +76,19 @@ export async function listConsentsOfUser(db: Kysely<Database>, userId: number): 
     scope: r.scope,
     createdAt: r.created_at,
   }));
+}
+
+/** Deletes a user's consents to the keys of a tenant (they left it). */
+export async function deleteConsentsOfUserInTenant(
+  db: Kysely<Database>,
+  userId: number,
+  tenantId: number,
+): Promise<void> {
+  await db
+    .deleteFrom('consents')
+    .where('user_id', '=', userId)
+    .where('api_key_id', 'in', (eb) =>
+      eb.selectFrom('api_keys').select('id').where('tenant_id', '=', tenantId),
+    )
+    .execute();
 }

@@ -127,3 +127,39 @@ export async function pruneGrants(db: Kysely<Database>, now: number): Promise<vo
   await db.deleteFrom('grant_access_tokens').where('expires_at', '<=', now).execute();
   await db.deleteFrom('refresh_tokens').where('expires_at', '<=', now).execute();
 }
+
+/** Revokes a user's refresh tokens at every key of a tenant (they left it). */
+export async function revokeRefreshTokensOfUserInTenant(
+  db: Kysely<Database>,
+  userId: number,
+  tenantId: number,
+  now: number,
+): Promise<void> {
+  await db
+    .updateTable('refresh_tokens')
+    .set({ revoked_at: now })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('api_key_id', 'in', (eb) =>
+      eb.selectFrom('api_keys').select('id').where('tenant_id', '=', tenantId),
+    )
+    .execute();
+}
+
+/** A user's access tokens, unexpired at `now`, issued by any key of a tenant, with their client's public key. */
+export async function listLiveAccessTokensOfUserInTenant(
+  db: Kysely<Database>,
+  userId: number,
+  tenantId: number,
+  now: number,
+): Promise<{ jti: string; clientId: string; expiresAt: number }[]> {
+  const rows = await db
+    .selectFrom('grant_access_tokens as g')
+    .innerJoin('api_keys as k', 'k.id', 'g.api_key_id')
+    .select(['g.jti', 'g.expires_at', 'k.public_key'])
+    .where('g.user_id', '=', userId)
+    .where('k.tenant_id', '=', tenantId)
+    .where('g.expires_at', '>', now)
+    .execute();
+  return rows.map((r) => ({ jti: r.jti, clientId: r.public_key, expiresAt: r.expires_at }));
+}

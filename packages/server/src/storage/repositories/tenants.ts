@@ -16,6 +16,21 @@ export async function findTenant(db: Kysely<Database>, id: number): Promise<Tena
   return row && { id: row.id, label: row.label, createdAt: row.created_at };
 }
 
+/**
+ * Takes the tenant's row lock until the transaction ends, so that changes checked against the whole
+ * organization (its last owner) are made one at a time. PostgreSQL has each transaction see only what
+ * was committed when its statements start: two demotions of two owners would each still see the other
+ * owner and both pass. A write to the one row they share makes the second wait for the first; SQLite
+ * serializes writes anyway.
+ */
+export async function lockTenant(db: Kysely<Database>, tenantId: number): Promise<void> {
+  await db
+    .updateTable('tenants')
+    .set((eb) => ({ label: eb.ref('label') }))
+    .where('id', '=', tenantId)
+    .execute();
+}
+
 export async function countTenants(db: Kysely<Database>): Promise<number> {
   const row = await db
     .selectFrom('tenants')

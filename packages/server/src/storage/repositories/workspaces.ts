@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Page, PageQuery, Workspace, WorkspaceScope } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
+import { likeLower } from './like.ts';
 
 // Labels sort case-insensitively, so that SQLite (binary collation) and PostgreSQL (locale) agree.
 const SORTABLE = { id: sql.ref('w.id'), label: sql`lower(${sql.ref('w.label')})`, state: sql.ref('w.state') };
@@ -46,11 +47,6 @@ function toWorkspace(row: Row): Workspace {
   };
 }
 
-/** Escapes LIKE wildcards so that a search for `50%` finds the literal text. */
-function likePattern(text: string): string {
-  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 export async function listWorkspaces(
   db: Kysely<Database>,
   scope: WorkspaceScope,
@@ -59,8 +55,7 @@ export async function listWorkspaces(
   let ids = scoped(db, scope).select('w.id');
   let count = scoped(db, scope).select((eb) => eb.fn.countAll<number>().as('n'));
   if (page.q) {
-    // ESCAPE is explicit: SQLite's LIKE has no escape character by default (PostgreSQL's is `\`).
-    const matches = sql<boolean>`lower(${sql.ref('w.label')}) like ${likePattern(page.q)} escape '\\'`;
+    const matches = likeLower('w.label', page.q);
     ids = ids.where(matches);
     count = count.where(matches);
   }
@@ -94,25 +89,62 @@ export async function findWorkspace(
   return row && toWorkspace(row);
 }
 
+/** A workspace's settings, as created or changed (`undefined`: left as it is). */
+export interface WorkspaceFields {
+  label?: string;
+  logoUrl?: string | null;
+  dataSubjectArchivedRetentionDays?: number | null;
+  state?: Workspace['state'];
+}
+
+function columnsOf(fields: WorkspaceFields) {
+  return {
+    ...(fields.label !== undefined ? { label: fields.label } : {}),
+    ...(fields.logoUrl !== undefined ? { logo_url: fields.logoUrl } : {}),
+    ...(fields.dataSubjectArchivedRetentionDays !== undefined
+      ? { data_subject_archived_retention_days: fields.dataSubjectArchivedRetentionDays }
+      : {}),
+    ...(fields.state !== undefined ? { state: fields.state } : {}),
+  };
+}
+
 export async function insertWorkspace(
   db: Kysely<Database>,
   tenantId: number,
-  label: string,
+  fields: WorkspaceFields & { label: string },
   now: number,
 ): Promise<Workspace> {
   const row = await db
     .insertInto('workspaces')
-    .values({ tenant_id: tenantId, label, state: 'Active', created_at: now })
+    .values({
+      state: 'Active',
+      ...columnsOf(fields),
+      label: fields.label,
+      tenant_id: tenantId,
+      created_at: now,
+    })
     .returning(['id'])
     .executeTakeFirstOrThrow();
-  return {
-    id: row.id,
-    tenantId,
-    label,
-    logoUrl: null,
-    state: 'Active',
-    permissions: null,
-    dataSubjectArchivedRetentionDays: null,
-    nbEntities: 0,
-  };
+  const created = await findWorkspace(db, { tenantId, workspaceIds: null }, row.id);
+  if (!created) throw new Error(`workspace ${row.id} vanished after its insert`);
+  return created;
+}
+
+/** Changes a workspace of the tenant; returns it as it is now, or undefined when there is none. */
+export async function updateWorkspace(
+  db: Kysely<Database>,
+  tenantId: number,
+  id: number,
+  fields: WorkspaceFields,
+): Promise<Workspace | undefined> {
+  const set = columnsOf(fields);
+  if (Object.keys(set).length) {
+    await db
+      .updateTable('workspaces')
+      .set(set)
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+  return findWorkspace(db, { tenantId, workspaceIds: null }, id);
 }

@@ -1,0 +1,121 @@
+/** JSON schemas of the admin API: keys, members, consents (they also produce the OpenAPI document). */
+
+const dateTime = { type: 'string', format: 'date-time' } as const;
+const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const;
+const urlList = (description: string) =>
+  ({
+    type: 'array',
+    maxItems: 50,
+    items: { type: 'string', minLength: 1, maxLength: 2048 },
+    description,
+  }) as const;
+
+export const REDIRECT_URIS = urlList(
+  'Redirect URLs, matched byte for byte: https, or http on a loopback host',
+);
+export const CORS_ORIGINS = urlList('Allowed CORS origins: scheme://host[:port], no path, no trailing slash');
+
+export const apiKeySchema = {
+  $id: 'ApiKey',
+  type: 'object',
+  properties: {
+    publicKey: { type: 'string', description: 'The OAuth client_id; not a secret' },
+    label: { type: 'string' },
+    workspaceId: { type: ['integer', 'null'], description: 'The one workspace the key reaches; null: all' },
+    permissions: { type: 'string', enum: ['read', 'write', 'admin'] },
+    redirectUris: { type: 'array', items: { type: 'string' } },
+    corsOrigins: { type: 'array', items: { type: 'string' } },
+    last4: { type: ['string', 'null'], description: 'The last 4 characters of the current private key' },
+    status: { type: 'string', enum: ['active', 'revoked', 'expired'] },
+    createdBy: { type: ['string', 'null'] },
+    createdAt: dateTime,
+    lastUsedAt: nullableDateTime,
+    expiresAt: nullableDateTime,
+    revokedAt: nullableDateTime,
+  },
+  required: [
+    'publicKey',
+    'label',
+    'workspaceId',
+    'permissions',
+    'redirectUris',
+    'corsOrigins',
+    'last4',
+    'status',
+    'createdBy',
+    'createdAt',
+    'lastUsedAt',
+    'expiresAt',
+    'revokedAt',
+  ],
+} as const;
+
+export const issuedApiKeySchema = {
+  $id: 'IssuedApiKey',
+  type: 'object',
+  description: 'A key with its private key: shown this once, stored only as a hash',
+  properties: {
+    ...apiKeySchema.properties,
+    privateKey: { type: 'string', description: 'The secret (X-API-Key, client_secret); never shown again' },
+    previousKeyExpiresAt: {
+      ...nullableDateTime,
+      description: "After a rotation: end of the old key's grace period",
+    },
+  },
+  required: [...apiKeySchema.required, 'privateKey'],
+} as const;
+
+export const memberSchema = {
+  $id: 'Member',
+  type: 'object',
+  properties: {
+    id: { type: 'integer', description: 'The user id' },
+    email: { type: 'string' },
+    displayName: { type: ['string', 'null'] },
+    role: { type: 'string', enum: ['owner', 'admin', 'member'] },
+    workspaceIds: {
+      type: ['array', 'null'],
+      items: { type: 'integer' },
+      description: 'The workspaces a member is limited to; null: all',
+    },
+    createdAt: dateTime,
+  },
+  required: ['id', 'email', 'displayName', 'role', 'workspaceIds', 'createdAt'],
+} as const;
+
+export const addedMemberSchema = {
+  $id: 'AddedMember',
+  type: 'object',
+  properties: {
+    ...memberSchema.properties,
+    created: { type: 'boolean', description: 'False when an existing account joined as it is' },
+    signInLink: {
+      type: 'string',
+      description:
+        'For a new account added without a password: a one-time sign-in link (24 h), shown this once',
+    },
+  },
+  required: [...memberSchema.required, 'created'],
+} as const;
+
+export const consentSchema = {
+  $id: 'Consent',
+  type: 'object',
+  properties: {
+    publicKey: { type: 'string' },
+    label: { type: 'string', description: "The application's name (its key's label)" },
+    tenantId: { type: 'integer' },
+    tenantLabel: { type: 'string' },
+    scope: { type: 'string' },
+    createdAt: dateTime,
+  },
+  required: ['publicKey', 'label', 'tenantId', 'tenantLabel', 'scope', 'createdAt'],
+} as const;
+
+export const ADMIN_SCHEMAS = [
+  apiKeySchema,
+  issuedApiKeySchema,
+  memberSchema,
+  addedMemberSchema,
+  consentSchema,
+];
