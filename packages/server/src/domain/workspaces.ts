@@ -70,7 +70,7 @@ export interface WorkspaceChanges extends WorkspaceSettings {
 function isHttpsUrl(value: string): boolean {
   if (value.length > 2048 || /\s/.test(value)) return false;
   const url = URL.parse(value);
-  if (!url || url.protocol !== 'https:' || url.username || url.password) return false;
+  if (url?.protocol !== 'https:' || url.username || url.password) return false;
   // The URL parser accepts characters such as `"` in host names, which no DNS name has.
   return /^[a-z0-9.-]+$/i.test(url.hostname) || /^\[[0-9a-f:.]+\]$/i.test(url.hostname);
 }
