@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { createApiKey } from '../src/domain/api-keys.ts';
@@ -13,80 +10,19 @@ import { createTenant, initialize } from '../src/domain/tenants.ts';
 import { createWorkspace } from '../src/domain/workspaces.ts';
 import { migrate, openStorage, type Storage } from '../src/storage/database.ts';
 import { Browser } from './helpers/authorization-flow.ts';
-import { describeEachDialect, POSTGRES_URL, testConfig } from './helpers/test-app.ts';
+import { cliJson, freshDatabase, runCli as run } from './helpers/cli.ts';
+import { describeEachDialect, testConfig } from './helpers/test-app.ts';
 
-const BIN = resolve(import.meta.dirname, '../bin/gatehouse.js');
 const SECRET = 'cli-admin-test-secret-cli-admin-test-secret';
 const PASSWORD = 'a long enough passphrase';
 /** Where sign-in links point: the configured public URL, not wherever the CLI runs. */
 const ISSUER = 'https://auth.example.test';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+/** The CLI with this file's secret and public URL. */
+const runCli = (args: string[], env: Record<string, string>, cwd: string) =>
+  run(args, { GATEHOUSE_SECRET: SECRET, GATEHOUSE_ISSUER: ISSUER, ...env }, cwd);
 
-/** A fresh database for the CLI: a SQLite file in a temporary directory, or a new PostgreSQL database. */
-async function freshDatabase(
-  dialect: 'sqlite' | 'postgres',
-): Promise<{ url: string; drop: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-admin-'));
-  if (dialect === 'sqlite') {
-    return {
-      url: join(dir, 'gatehouse.db'),
-      drop: async () => rmSync(dir, { recursive: true, force: true }),
-    };
-  }
-  const server = POSTGRES_URL;
-  if (!server) throw new Error('no PostgreSQL for the tests (see describeEachDialect)');
-  const name = `gatehouse_cli_admin_${randomBytes(6).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: server });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return {
-    url: url.href,
-    drop: async () => {
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Runs the CLI as a user would, with a clean environment: only what the test sets. */
-function runCli(args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        cwd,
-        env: {
-          PATH: process.env.PATH ?? '',
-          GATEHOUSE_SECRET: SECRET,
-          GATEHOUSE_LOG_LEVEL: 'silent',
-          GATEHOUSE_ISSUER: ISSUER,
-          ...env,
-        },
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-const json = (run: Run) => JSON.parse(run.stdout);
+const json = cliJson;
 
 // Every CLI run starts a Node process that compiles the sources: seconds each on a busy machine.
 vi.setConfig({ testTimeout: 60_000 });

@@ -1,15 +1,12 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
-import { describeEachDialect, POSTGRES_URL, testConfig } from './helpers/test-app.ts';
+import { cliJson, freshDatabase, runCli as run } from './helpers/cli.ts';
+import { describeEachDialect, testConfig } from './helpers/test-app.ts';
 
-const BIN = resolve(import.meta.dirname, '../bin/gatehouse.js');
 const SECRET = 'cli-test-secret-cli-test-secret-0123456789';
 const PASSWORD = 'a long enough passphrase';
 /**
@@ -17,47 +14,6 @@ const PASSWORD = 'a long enough passphrase';
  * handful of runs can outlast the default timeout on a busy machine.
  */
 const SEVERAL_RUNS_MS = 120_000;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** A fresh database for the CLI: a SQLite file in a temporary directory, or a new PostgreSQL database. */
-async function freshDatabase(
-  dialect: 'sqlite' | 'postgres',
-): Promise<{ url: string; drop: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
-  if (dialect === 'sqlite') {
-    return {
-      url: join(dir, 'gatehouse.db'),
-      drop: async () => rmSync(dir, { recursive: true, force: true }),
-    };
-  }
-  const server = POSTGRES_URL;
-  if (!server) throw new Error('no PostgreSQL for the tests (see describeEachDialect)');
-  const name = `gatehouse_cli_${randomBytes(6).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: server });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return {
-    url: url.href,
-    drop: async () => {
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 describeEachDialect('gatehouse CLI', (dialect) => {
   let db: { url: string; drop: () => Promise<void> };
@@ -510,30 +466,11 @@ describeEachDialect('gatehouse CLI', (dialect) => {
   );
 });
 
-/** Runs the CLI as a user would, with a clean environment: only what the test sets. */
-function runCli(args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        cwd,
-        env: {
-          PATH: process.env.PATH ?? '',
-          GATEHOUSE_SECRET: SECRET,
-          GATEHOUSE_LOG_LEVEL: 'silent',
-          ...env,
-        },
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
+/** The CLI with this file's secret. */
+const runCli = (args: string[], env: Record<string, string>, cwd: string) =>
+  run(args, { GATEHOUSE_SECRET: SECRET, ...env }, cwd);
 
-const json = (run: Run) => JSON.parse(run.stdout);
+const json = cliJson;
 
 /** Settings and usage are checked before any database is opened: one run is enough, on no database. */
 describe('gatehouse CLI settings and usage', () => {

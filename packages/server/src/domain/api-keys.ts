@@ -190,14 +190,17 @@ export async function getKeyListing(db: Db, publicKey: string, tenantId: number)
   return key;
 }
 
-/**
- * No self-perpetuation: a key acting for itself may not rotate, change or revoke itself (it could
- * extend its own life, or hand itself a fresh secret), and only an owner may rotate or change an
- * `admin` key, since its new secret or longer life is worth as much as a new admin key.
- */
+/** No self-perpetuation: a key acting for itself may not rotate, change or revoke itself. */
 function refuseSelf(key: ApiKey, by: Actor, what: string): void {
   if (by.authority?.keyId === key.id) throw new ProblemError('forbidden', `a key cannot ${what} itself`);
-  if (what !== 'revoke' && key.permissions === 'admin' && !actsAsOwner(by))
+}
+
+/**
+ * Only an owner rotates or changes an `admin` key: its new secret or longer life is worth as much as a
+ * new admin key, which only an owner creates. (Revoking one takes power away: admins may.)
+ */
+function refuseUnlessOwnerFor(key: ApiKey, by: Actor, what: string): void {
+  if (key.permissions === 'admin' && !actsAsOwner(by))
     throw new ProblemError('forbidden', `only an owner can ${what} an admin key`);
 }
 
@@ -243,6 +246,7 @@ export async function rotateApiKey(
   }
   const key = await getKey(db, publicKey, options.tenantId);
   refuseSelf(key, by, 'rotate');
+  refuseUnlessOwnerFor(key, by, 'rotate');
   if (key.revokedAt !== null) throw new ProblemError('conflict', `API key ${publicKey} is revoked`);
   // One rotation of a key at a time in this process (SQLite runs transactions one after the other, so
   // racing rotations would otherwise each see the last one's secret as current and all succeed); across
@@ -317,6 +321,7 @@ export async function updateKey(
     throw invalidField('expiresAt', 'expiry must be in the future');
   const key = await getKey(db, publicKey, options.tenantId);
   refuseSelf(key, by, 'change');
+  refuseUnlessOwnerFor(key, by, 'change');
   if (key.revokedAt !== null) throw new ProblemError('conflict', `API key ${publicKey} is revoked`);
   const fields = {
     ...(label !== undefined ? { label } : {}),

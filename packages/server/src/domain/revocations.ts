@@ -6,6 +6,7 @@ import {
   pruneRevokedTokens,
 } from '../storage/repositories/revoked-tokens.ts';
 import type { Db } from '../storage/transaction.ts';
+import { readAfter } from './read-after.ts';
 
 /** An access token that must no longer be accepted, until its own expiry. */
 export interface RevokedAccessToken {
@@ -44,17 +45,9 @@ export async function revokeAccessTokens(
   for (const token of tokens) await insertRevokedToken(trx, token, now);
 }
 
-const PAGE = 1000;
-
 /** Every revocation after `afterId` whose token is still unexpired at `now`, oldest first. */
-export async function readRevocationsAfter(db: Db, afterId: number, now: number): Promise<RevokedToken[]> {
-  const rows: RevokedToken[] = [];
-  for (let after = afterId; ; ) {
-    const page = await listRevokedTokensSince(db, after, now, PAGE);
-    rows.push(...page);
-    if (page.length < PAGE) return rows;
-    after = page[page.length - 1]?.id ?? after;
-  }
+export function readRevocationsAfter(db: Db, afterId: number, now: number): Promise<RevokedToken[]> {
+  return readAfter(afterId, (after, limit) => listRevokedTokensSince(db, after, now, limit));
 }
 
 /** The highest revocation id written so far (0 for none). */

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { OAuthError } from '../errors/errors.ts';
+import { refusal } from '../../test/helpers/refusal.ts';
+import type { OAuthError } from '../errors/errors.ts';
 import { readBasic, readClientCredentials } from './client-auth.ts';
 import { parseForm } from './form-body.ts';
-
-/** The OAuthError `run` throws; fails the test when it throws nothing or something else. */
-function refusal(run: () => unknown): OAuthError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof OAuthError) return error;
-    throw error;
-  }
-  throw new Error('expected an OAuthError, nothing was thrown');
-}
 
 /** RFC 6749 2.3.1 as a client should send it: each part form-urlencoded, then base64. */
 const formEncode = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');

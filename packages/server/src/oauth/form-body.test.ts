@@ -1,18 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { OAuthError } from '../errors/errors.ts';
+import { refusal } from '../../test/helpers/refusal.ts';
 import { formParams, parseForm } from './form-body.ts';
-
-/** The OAuthError `run` throws; fails the test when it throws nothing or something else. */
-function refusal(run: () => unknown): OAuthError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof OAuthError) return error;
-    throw error;
-  }
-  throw new Error('expected an OAuthError, nothing was thrown');
-}
 
 describe('parseForm (application/x-www-form-urlencoded, RFC 6749 appendix B)', () => {
   it('reads each parameter once, by name', () => {

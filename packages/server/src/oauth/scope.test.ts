@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { refusal } from '../../test/helpers/refusal.ts';
 import { SCOPES } from '../domain/scopes.ts';
-import { OAuthError } from '../errors/errors.ts';
 import { resolveScope } from './scope.ts';
-
-/** The OAuthError `run` throws; fails the test when it throws nothing or something else. */
-function refusal(run: () => unknown): OAuthError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof OAuthError) return error;
-    throw error;
-  }
-  throw new Error('expected an OAuthError, nothing was thrown');
-}
 
 const WITH_REFRESH = SCOPES;
 

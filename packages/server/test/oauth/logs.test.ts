@@ -89,6 +89,28 @@ describe('server logs', () => {
     await fetch(`${base}/v1/workspaces?apiKey=${s.workspaceKeyA.privateKey}`);
     await post('/connect/introspect', form({ token }), { authorization: basicOf(s.orgKeyA) });
     await post('/connect/revocation', form({ token }), { authorization: basicOf(s.orgKeyA) });
+    // The admin API answers private keys; a new member's one-time sign-in link carries its token in the query.
+    const admin = { 'x-api-key': s.adminKeyA.privateKey, 'content-type': 'application/json' };
+    const created = await fetch(`${base}/v1/api-keys`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ label: 'logged?' }),
+    });
+    const { privateKey: createdKey, publicKey } = (await created.json()) as Record<string, string>;
+    const rotated = await fetch(`${base}/v1/api-keys/${publicKey}/rotate`, {
+      method: 'POST',
+      headers: admin,
+      body: '{}',
+    });
+    const { privateKey: rotatedKey } = (await rotated.json()) as Record<string, string>;
+    const member = await fetch(`${base}/v1/members`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ email: 'linked@a.test', role: 'member' }),
+    });
+    const { signInLink } = (await member.json()) as Record<string, string>;
+    const link = new URL(signInLink ?? 'http://missing/');
+    expect((await fetch(`${base}${link.pathname}${link.search}`)).status).toBe(200);
     await wait(200);
 
     const [row] = await storage.db.selectFrom('signing_keys').selectAll().where('active', '=', 1).execute();
@@ -106,6 +128,9 @@ describe('server logs', () => {
       basicCredentials: basicOf(s.orgKeyA).slice(6),
       signingKey: d,
       serverSecret: SECRET,
+      createdKey: createdKey ?? 'missing',
+      rotatedKey: rotatedKey ?? 'missing',
+      signInToken: new URL(signInLink ?? 'http://x/?token=missing').searchParams.get('token') ?? 'missing',
     };
     for (const [name, secret] of Object.entries(secrets)) {
       expect(output.includes(secret), `${name} appears in the logs`).toBe(false);
