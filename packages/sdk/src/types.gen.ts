@@ -96,6 +96,41 @@ export interface IssuedApiKey {
   previousKeyExpiresAt?: string | null;
 }
 
+/** A key's requests per hour or day (UTC), by outcome; every bucket of the range, zeros included */
+export interface KeyUsage {
+  publicKey: string;
+  interval: 'hour' | 'day';
+  /** Start of the first bucket */
+  from: string;
+  /** End of the last bucket (exclusive) */
+  to: string;
+  buckets: {
+    start: string;
+    accepted: number;
+    /** Refused: the key is revoked */
+    revoked: number;
+    /** Refused: the key has expired */
+    expired: number;
+    /** Refused: a private key past its rotation grace period */
+    rotatedOut: number;
+    /** Refused: the key's rate limit was spent */
+    rateLimited: number;
+  }[];
+  totals: {
+    accepted: number;
+    /** Refused: the key is revoked */
+    revoked: number;
+    /** Refused: the key has expired */
+    expired: number;
+    /** Refused: a private key past its rotation grace period */
+    rotatedOut: number;
+    /** Refused: the key's rate limit was spent */
+    rateLimited: number;
+    /** Every refusal: revoked, expired, rotated out, rate limited */
+    refused: number;
+  };
+}
+
 export interface Member {
   /** The user id */
   id: number;

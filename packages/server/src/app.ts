@@ -9,6 +9,7 @@ import { authentication } from './http/authenticate.ts';
 import { answerPreflights } from './http/cors.ts';
 import { answerUnrouted, clientErrorHandler, frameworkErrors } from './http/error-handler.ts';
 import { inputGuard } from './http/input-guard.ts';
+import { keyUsageCounting } from './http/key-usage.ts';
 import { metrics } from './http/metrics.ts';
 import { openApi } from './http/openapi.ts';
 import { rateLimits } from './http/rate-limit.ts';
@@ -129,6 +130,7 @@ async function register(app: FastifyInstance, services: Services): Promise<void>
     await services.close();
   });
   authentication(app);
+  keyUsageCounting(app);
   answerUnrouted(app, errorPages);
   securityHeaders(app);
   transportRule(app);

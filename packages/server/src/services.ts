@@ -4,6 +4,7 @@ import { KeyCache, type KeyCacheOptions } from './auth/key-cache.ts';
 import { KeyRing } from './auth/key-ring.ts';
 import { OriginCache } from './auth/origin-cache.ts';
 import type { Config } from './config/config.ts';
+import { recordUsage, startUsageFlushJob, UsageTally } from './domain/key-usage.ts';
 import type { LocalCaches } from './domain/local-caches.ts';
 import { startRetentionJob } from './domain/retention.ts';
 import { SignInThrottle } from './domain/sign-in-throttle.ts';
@@ -35,6 +36,8 @@ export interface Services {
   readonly signInThrottle: SignInThrottle;
   /** This instance's caches, told of every change the admin API makes before it answers. */
   readonly caches: LocalCaches;
+  /** Requests per key, hour and outcome, counted in memory and written every few seconds. */
+  readonly usage: UsageTally;
   /** Stops every background job, flushes batched writes and closes connections. */
   close(): Promise<void>;
 }
@@ -44,6 +47,8 @@ export interface ServiceOptions {
   storage?: Storage;
   /** Key cache settings; its `pollMs` also paces the revocation denylist (tests shorten both). */
   keyCache?: KeyCacheOptions;
+  /** Interval of the key-usage writes; default `USAGE_FLUSH_MS`. */
+  usageFlushMs?: number;
   /** Told once per Redis outage (the server logs it). */
   onRedisDown?: () => void;
   /** Told of a failed background job (the server logs it). */
@@ -53,7 +58,7 @@ export interface ServiceOptions {
 /**
  * Opens the database, applies migrations, builds every service and starts every background job:
  * the key cache's invalidation polls and last-used flushes, the denylist's polls, the key ring's and
- * the CORS origins' reloads, and the retention job. `close()` stops them all, in reverse order.
+ * the CORS origins' reloads, the retention job and the key-usage writes. `close()` stops them all, in reverse order.
  */
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
   const storage = options.storage ?? openStorage(config.databaseUrl);
@@ -78,6 +83,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
   stops.push(() => origins.stop());
   keys.onInvalidate(() => void origins.refresh().catch(onError));
   stops.push(startRetentionJob(db, config, { onError }));
+  const usage = new UsageTally((counts) => recordUsage(db, counts));
+  stops.push(startUsageFlushJob(usage, { onError, intervalMs: options.usageFlushMs }));
 
   const redis = config.redisUrl
     ? await connectRedis(config.redisUrl, { onDown: () => options.onRedisDown?.() })
@@ -106,6 +113,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     counters,
     signInThrottle: new SignInThrottle(counters),
     caches,
+    usage,
     async close() {
       for (const stop of stops.reverse()) await stop();
     },

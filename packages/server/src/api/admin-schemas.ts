@@ -112,10 +112,53 @@ export const consentSchema = {
   required: ['publicKey', 'label', 'tenantId', 'tenantLabel', 'scope', 'createdAt'],
 } as const;
 
+const usageCounts = {
+  accepted: { type: 'integer' },
+  revoked: { type: 'integer', description: 'Refused: the key is revoked' },
+  expired: { type: 'integer', description: 'Refused: the key has expired' },
+  rotatedOut: { type: 'integer', description: 'Refused: a private key past its rotation grace period' },
+  rateLimited: { type: 'integer', description: "Refused: the key's rate limit was spent" },
+} as const;
+const usageCountNames = ['accepted', 'revoked', 'expired', 'rotatedOut', 'rateLimited'] as const;
+
+export const keyUsageSchema = {
+  $id: 'KeyUsage',
+  type: 'object',
+  description:
+    "A key's requests per hour or day (UTC), by outcome; every bucket of the range, zeros included",
+  properties: {
+    publicKey: { type: 'string' },
+    interval: { type: 'string', enum: ['hour', 'day'] },
+    from: { ...dateTime, description: 'Start of the first bucket' },
+    to: { ...dateTime, description: 'End of the last bucket (exclusive)' },
+    buckets: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { start: dateTime, ...usageCounts },
+        required: ['start', ...usageCountNames],
+      },
+    },
+    totals: {
+      type: 'object',
+      properties: {
+        ...usageCounts,
+        refused: {
+          type: 'integer',
+          description: 'Every refusal: revoked, expired, rotated out, rate limited',
+        },
+      },
+      required: [...usageCountNames, 'refused'],
+    },
+  },
+  required: ['publicKey', 'interval', 'from', 'to', 'buckets', 'totals'],
+} as const;
+
 export const ADMIN_SCHEMAS = [
   apiKeySchema,
   issuedApiKeySchema,
   memberSchema,
   addedMemberSchema,
   consentSchema,
+  keyUsageSchema,
 ];

@@ -8,6 +8,7 @@ import { listApiKeysRoute } from './api-keys/list.ts';
 import { revokeApiKeyRoute } from './api-keys/revoke.ts';
 import { rotateApiKeyRoute } from './api-keys/rotate.ts';
 import { updateApiKeyRoute } from './api-keys/update.ts';
+import { keyUsageRoute } from './api-keys/usage.ts';
 import { auditEventSchema, listAuditEventsRoute } from './audit-events.ts';
 import { createEntityRoute } from './entities/create.ts';
 import { deleteEntityRoute } from './entities/delete.ts';
@@ -49,6 +50,7 @@ function restScope(api: FastifyInstance, _options: unknown, done: (error?: Error
   updateApiKeyRoute(api);
   rotateApiKeyRoute(api);
   revokeApiKeyRoute(api);
+  keyUsageRoute(api);
   createWorkspaceRoute(api);
   updateWorkspaceRoute(api);
   listMembersRoute(api);

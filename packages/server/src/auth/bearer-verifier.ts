@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { type AccessTokenClaims, subjectUser } from '../domain/access-tokens.ts';
-import { keyStatus } from '../domain/api-keys.ts';
+import { type KeyStatusFailure, keyStatus } from '../domain/api-keys.ts';
 import { leastOf, roleCeiling } from '../domain/permissions.ts';
 import { memberOf } from '../domain/users.ts';
 import type { ApiKey, Principal } from '../model/types.ts';
@@ -10,8 +10,19 @@ import type { Denylist } from './denylist.ts';
 import type { KeyCache } from './key-cache.ts';
 import type { KeyRing } from './key-ring.ts';
 
-/** Result of checking an access token; a failure carries a short reason for `error_description`. */
-export type BearerResult = { valid: true; principal: Principal } | { valid: false; reason: string };
+/** A valid token refused because of its API key's state: the key (its usage counts it) and why. */
+export interface KeyRefusal {
+  keyId: number;
+  code: KeyStatusFailure;
+}
+
+/**
+ * Result of checking an access token; a failure carries a short reason for `error_description`, and
+ * `keyRefusal` when the token itself is genuine but its key is revoked or expired.
+ */
+export type BearerResult =
+  | { valid: true; principal: Principal }
+  | { valid: false; reason: string; keyRefusal?: KeyRefusal };
 
 /** Everything the bearer check reads: the token's keys, revocations, clients, and memberships. */
 export interface BearerDependencies {
@@ -81,7 +92,7 @@ export const MEMBERSHIP_TTL_MS = 10_000;
 
 export type TokenState =
   | { active: true; claims: AccessTokenClaims; key: ApiKey; principal: Principal }
-  | { active: false; reason: string };
+  | { active: false; reason: string; keyRefusal?: KeyRefusal };
 
 export interface BearerVerifierOptions {
   /** Verified tokens kept per instance. */
@@ -117,8 +128,9 @@ export class BearerVerifier {
 
   async verify(token: string): Promise<BearerResult> {
     const state = await this.inspect(token);
-    return state.active
-      ? { valid: true, principal: state.principal }
+    if (state.active) return { valid: true, principal: state.principal };
+    return state.keyRefusal
+      ? { valid: false, reason: state.reason, keyRefusal: state.keyRefusal }
       : { valid: false, reason: state.reason };
   }
 
@@ -139,7 +151,10 @@ export class BearerVerifier {
     const key = await deps.keys.findClient(claims.client_id);
     if (!key) return { active: false, reason: 'the API key of this token no longer exists' };
     const failure = keyStatus(key, now);
-    if (failure) return { active: false, reason: `the API key of this token is ${failure}` };
+    if (failure) {
+      const keyRefusal = { keyId: key.id, code: failure };
+      return { active: false, reason: `the API key of this token is ${failure}`, keyRefusal };
+    }
     if (!matchesKey(claims, key)) return { active: false, reason: 'the token does not match its API key' };
     const stale = entry.principal?.user && now - (entry.resolvedAt ?? 0) > MEMBERSHIP_TTL_MS;
     if (entry.principal === undefined || stale || entry.principal?.apiKey.label !== key.label) {

@@ -4,6 +4,7 @@ import {
   findClientKey,
   findKeyBySecret,
   type KeyFailure,
+  type KeyStatusFailure,
   keyStatus,
   recordKeyUse,
 } from '../domain/api-keys.ts';
@@ -26,7 +27,14 @@ export interface LookupGate {
 
 export type SecretResult = KeyResult | { valid: false; code: 'throttled' };
 
-export type KeyResult = { valid: true; key: ApiKey } | { valid: false; code: KeyFailure };
+/**
+ * A key check's answer. A refusal of a key that proved to be itself (its secret matched) names the key,
+ * so that the refusal counts in its usage; a malformed or unknown credential names none.
+ */
+export type KeyResult =
+  | { valid: true; key: ApiKey }
+  | { valid: false; code: 'malformed' | 'unknown' }
+  | { valid: false; code: KeyStatusFailure; keyId: number };
 
 /**
  * Plain counters, read by `/metrics` at scrape time: the hot path pays an increment, nothing more.
@@ -189,9 +197,9 @@ export class KeyCache {
       if (evictions === this.evictions) this.remember(this.bySecret, `s:${hash}`, hash, entry, found.key.id);
     }
     const failure = keyStatus(entry.key, now);
-    if (failure) return { valid: false, code: failure };
+    if (failure) return { valid: false, code: failure, keyId: entry.key.id };
     if (entry.secretExpiresAt !== null && entry.secretExpiresAt <= now)
-      return { valid: false, code: 'rotated_out' };
+      return { valid: false, code: 'rotated_out', keyId: entry.key.id };
     this.used.set(entry.key.id, now);
     return { valid: true, key: entry.key };
   }
@@ -216,8 +224,9 @@ export class KeyCache {
     }
     if (!match) return { valid: false, code: 'unknown' };
     const failure = keyStatus(entry.key, now);
-    if (failure) return { valid: false, code: failure };
-    if (match.expiresAt !== null && match.expiresAt <= now) return { valid: false, code: 'rotated_out' };
+    if (failure) return { valid: false, code: failure, keyId: entry.key.id };
+    if (match.expiresAt !== null && match.expiresAt <= now)
+      return { valid: false, code: 'rotated_out', keyId: entry.key.id };
     this.used.set(entry.key.id, now);
     return { valid: true, key: entry.key };
   }

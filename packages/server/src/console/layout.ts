@@ -2,14 +2,17 @@ import type { FastifyReply } from 'fastify';
 import { html, type SafeHtml } from './html.ts';
 
 export const STYLESHEET_PATH = '/console/static/console.css';
+export const SCRIPT_PATH = '/console/static/console.js';
 
 /**
- * DESIGN.md 3 rule 8: no script at all, styles only from our own stylesheet, forms post only to us,
- * never framed, no `<base>`.
+ * DESIGN.md 3 rule 8: styles only from our own stylesheet, forms post only to us, never framed, no
+ * `<base>`. No script at all, except on the organization's pages, which may load our one same-origin
+ * file (the copy buttons; every page works without it): never inline, never from elsewhere.
  */
-export function contentSecurityPolicy(formTargets: string[] = []): string {
+export function contentSecurityPolicy(formTargets: string[] = [], script = false): string {
   const formAction = ["'self'", ...formTargets].join(' ');
-  return `default-src 'none'; style-src 'self'; img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
+  const scriptSrc = script ? "script-src 'self'; connect-src 'none'; " : '';
+  return `default-src 'none'; ${scriptSrc}style-src 'self'; img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
 }
 
 export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
@@ -31,6 +34,10 @@ export interface PageOptions {
   title: string;
   body: SafeHtml;
   status?: number;
+  /** The whole document, when the page has a frame of its own (the organization's pages). */
+  document?: SafeHtml;
+  /** Whether the page loads the console's script (see {@link contentSecurityPolicy}). */
+  script?: boolean;
   /** Origins besides our own that the page's forms may be redirected to (see {@link formTargetOf}). */
   formTargets?: string[];
 }
@@ -66,11 +73,11 @@ export function sendPage(reply: FastifyReply, page: PageOptions): FastifyReply {
     .code(page.status ?? 200)
     .headers({
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': contentSecurityPolicy(page.formTargets),
+      'content-security-policy': contentSecurityPolicy(page.formTargets, page.script),
       'cache-control': 'no-store',
       'x-frame-options': 'DENY',
     })
-    .send(layout(page.title, page.body).value);
+    .send((page.document ?? layout(page.title, page.body)).value);
 }
 
 /** A page that explains a problem and offers no way onward (a bad link, a refused request). */

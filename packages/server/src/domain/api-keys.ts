@@ -36,6 +36,13 @@ import { checkLabel, checkList, checkOrigin, checkRedirectUri } from './validati
 /** Why a credential was refused. Verification returns it rather than throwing (hot path, no stack traces). */
 export type KeyFailure = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'rotated_out';
 
+/**
+ * The refusals of a credential that proved to be a known key (its secret matched, or its token's
+ * signature): they are about the key's state, so they count in its usage; `malformed` and `unknown`
+ * name no key and count nowhere.
+ */
+export type KeyStatusFailure = Exclude<KeyFailure, 'malformed' | 'unknown'>;
+
 /** What a refused key is told, on the REST API and at the token endpoint alike. */
 export const KEY_FAILURE_MESSAGES: Record<KeyFailure, string> = {
   malformed: 'the API key is malformed',
@@ -46,7 +53,7 @@ export const KEY_FAILURE_MESSAGES: Record<KeyFailure, string> = {
 };
 
 /** Status of a key at `now`: the single place where revocation and expiry are decided. */
-export function keyStatus(key: ApiKey, now: number): KeyFailure | null {
+export function keyStatus(key: ApiKey, now: number): 'revoked' | 'expired' | null {
   if (key.revokedAt !== null) return 'revoked';
   if (key.expiresAt !== null && key.expiresAt <= now) return 'expired';
   return null;

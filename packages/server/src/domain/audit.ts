@@ -59,7 +59,9 @@ export type AuditAction =
   | 'refresh_token.revoked'
   | 'refresh_token.reused'
   | 'login.failed'
-  | 'login.refused';
+  | 'login.refused'
+  | 'user.updated'
+  | 'user.password_changed';
 
 export interface AuditEntry {
   /** The organization whose log shows it; null for platform events (signing keys, unknown accounts). */

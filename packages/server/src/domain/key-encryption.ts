@@ -10,8 +10,8 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 const VERSION = 'v1';
 const INFO = 'gatehouse signing-key encryption v1';
 
-function deriveKey(secret: string, salt: Buffer): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, salt, INFO, 32));
+function deriveKey(secret: string, salt: Buffer, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, salt, info, 32));
 }
 
 /** Thrown when an envelope cannot be opened: wrong secret, or a tampered row. */
@@ -21,13 +21,14 @@ export class KeyDecryptionError extends Error {
 
 /**
  * Seals `plaintext` as `v1.<salt>.<iv>.<ciphertext>.<tag>` (base64url). `context` (the key's kid)
- * is authenticated as associated data, so an envelope copied onto another row does not open.
+ * is authenticated as associated data, so an envelope copied onto another row does not open. `info`
+ * separates the keys of other uses of the server secret (HKDF's info), so no envelope opens for another.
  */
-export function seal(secret: string, context: string, plaintext: string): string {
+export function seal(secret: string, context: string, plaintext: string, info = INFO): string {
   const salt = randomBytes(16);
   // 96-bit random IV: NIST SP 800-38D's recommended size; each key encrypts exactly one message.
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', deriveKey(secret, salt), iv);
+  const cipher = createCipheriv('aes-256-gcm', deriveKey(secret, salt, info), iv);
   cipher.setAAD(Buffer.from(context, 'utf8'));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return [VERSION, salt, iv, ciphertext, cipher.getAuthTag()]
@@ -36,7 +37,7 @@ export function seal(secret: string, context: string, plaintext: string): string
 }
 
 /** Opens an envelope made by {@link seal}; throws {@link KeyDecryptionError} if it does not authenticate. */
-export function open(secret: string, context: string, envelope: string): string {
+export function open(secret: string, context: string, envelope: string, info = INFO): string {
   const [version, salt, iv, ciphertext, tag, ...rest] = envelope.split('.');
   if (version !== VERSION || !salt || !iv || !ciphertext || !tag || rest.length > 0) {
     throw new KeyDecryptionError('not a signing-key envelope');
@@ -44,7 +45,7 @@ export function open(secret: string, context: string, envelope: string): string 
   try {
     const decipher = createDecipheriv(
       'aes-256-gcm',
-      deriveKey(secret, Buffer.from(salt, 'base64url')),
+      deriveKey(secret, Buffer.from(salt, 'base64url'), info),
       Buffer.from(iv, 'base64url'),
       { authTagLength: 16 },
     );

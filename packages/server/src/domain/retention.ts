@@ -3,6 +3,7 @@ import { deleteAuditEventsBefore } from '../storage/repositories/audit.ts';
 import { pruneInvalidations } from '../storage/repositories/invalidations.ts';
 import { deleteDeadSignInLinks } from '../storage/repositories/sign-in-links.ts';
 import type { Db } from '../storage/transaction.ts';
+import { pruneUsage, USAGE_RETENTION_MS } from './key-usage.ts';
 import { pruneGrantRecords } from './refresh-tokens.ts';
 import { pruneSessions } from './sessions.ts';
 
@@ -35,13 +36,15 @@ export interface RetentionPolicy {
 export interface PruneResult {
   invalidations: number;
   auditEvents: number;
+  keyUsage: number;
 }
 
 /**
  * Deletes records that nothing can need any more: key-cache invalidations older than
  * {@link INVALIDATION_RETENTION_MS}, audit events older than the retention policy, expired sessions,
- * and expired grant records (refresh tokens, access-token records, old codes). Revoked-token rows are
- * not handled here: the denylist's resync already deletes those whose token has expired.
+ * expired grant records (refresh tokens, access-token records, old codes), and key usage older than
+ * {@link USAGE_RETENTION_MS} (90 days). Revoked-token rows are not handled here: the denylist's resync
+ * already deletes those whose token has expired.
  */
 export async function pruneExpiredRecords(
   db: Db,
@@ -52,6 +55,7 @@ export async function pruneExpiredRecords(
   await pruneSessions(db, now);
   await deleteDeadSignInLinks(db, now);
   await pruneGrantRecords(db, policy.refreshTokenTtl * 1000, now);
+  const keyUsage = await pruneUsage(db, now - USAGE_RETENTION_MS);
   const cutoff = now - policy.auditRetentionDays * DAY_MS;
   let auditEvents = 0;
   for (;;) {
@@ -61,7 +65,7 @@ export async function pruneExpiredRecords(
     // SQLite's driver is synchronous: between batches, requests waiting on the event loop go first.
     await yieldToEventLoop();
   }
-  return { invalidations, auditEvents };
+  return { invalidations, auditEvents, keyUsage };
 }
 
 export interface RetentionJobOptions {

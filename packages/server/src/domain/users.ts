@@ -1,5 +1,11 @@
 import type { ApiKey, Membership, Role, User, WorkspaceScope } from '../model/types.ts';
-import { findMembership, findUserByEmail, findUserById } from '../storage/repositories/users.ts';
+import {
+  findMembership,
+  findUserByEmail,
+  findUserById,
+  findUsersByIds,
+  listOrganizationsOfUser,
+} from '../storage/repositories/users.ts';
 import type { Db } from '../storage/transaction.ts';
 import { decoyHash, verifyPassword } from './passwords.ts';
 import { tenantLabel } from './tenants.ts';
@@ -27,9 +33,35 @@ export function findUser(db: Db, userId: number): Promise<User | undefined> {
   return findUserById(db, userId);
 }
 
+/**
+ * How the console names the actors of a page (`user:3`, `key:gpk_…`, `cli`): a user by display name or
+ * email, in one query for the whole page; anything else as recorded.
+ */
+export async function actorNames(db: Db, actors: readonly (string | null)[]): Promise<Map<string, string>> {
+  const ids = new Set<number>();
+  for (const actor of actors) {
+    const match = actor && /^user:(\d{1,10})$/.exec(actor);
+    if (match) ids.add(Number(match[1]));
+  }
+  const users = await findUsersByIds(db, [...ids]);
+  return new Map(users.map((u) => [`user:${u.id}`, u.displayName ?? u.email]));
+}
+
 /** Whether the user is a member of the tenant. */
 export async function isMember(db: Db, tenantId: number, userId: number): Promise<boolean> {
   return (await findMembership(db, tenantId, userId)) !== undefined;
+}
+
+/** An organization a user belongs to, and their role in it. */
+export interface OrganizationOfUser {
+  tenantId: number;
+  label: string;
+  role: Role;
+}
+
+/** Every organization the user belongs to, by name (the console's organization switcher). */
+export function organizationsOf(db: Db, userId: number): Promise<OrganizationOfUser[]> {
+  return listOrganizationsOfUser(db, userId);
 }
 
 /** A user with their membership of a tenant, or undefined when they are not a member. */

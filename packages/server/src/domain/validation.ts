@@ -1,4 +1,4 @@
-import { invalidField, ProblemError } from '../errors/errors.ts';
+import { type FieldError, invalidField, ProblemError } from '../errors/errors.ts';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -64,13 +64,35 @@ export function checkOrigin(value: string, field = 'corsOrigins'): string {
   return value;
 }
 
-/** Each item checked, duplicates dropped; errors name the item (`redirectUris/2`). */
+/**
+ * Each item checked, duplicates dropped. Every invalid item is reported at once, each naming its
+ * place (`redirectUris/2`), so that a form can mark every wrong line.
+ */
 export function checkList(
   values: readonly string[],
   field: string,
   check: (value: string, field: string) => string,
 ) {
-  return [...new Set(values.map((value, index) => check(value, `${field}/${index}`)))];
+  const errors: FieldError[] = [];
+  const checked = values.map((value, index) => {
+    try {
+      return check(value, `${field}/${index}`);
+    } catch (error) {
+      if (!(error instanceof ProblemError) || error.code !== 'validation_failed') throw error;
+      errors.push(...error.errors);
+      return value;
+    }
+  });
+  if (errors.length) {
+    const [first] = errors;
+    throw new ProblemError(
+      'validation_failed',
+      errors.length === 1 ? first?.message : `${errors.length} items of ${field} are invalid`,
+      {},
+      errors,
+    );
+  }
+  return [...new Set(checked)];
 }
 
 const DURATION = /^(\d+)(s|m|h|d)$/;

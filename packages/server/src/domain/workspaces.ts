@@ -47,6 +47,30 @@ export function listVisibleWorkspaces(
   return listWorkspaces(db, scopeOf(principal), page);
 }
 
+/** A page of an organization's workspaces, archived ones included (its administrators' view). */
+export function listTenantWorkspaces(db: Db, tenantId: number, page: PageQuery): Promise<Page<Workspace>> {
+  return listWorkspaces(db, { tenantId, workspaceIds: null }, page);
+}
+
+/** The organization's workspaces among `ids` (say, those a page of keys names), by id. */
+export async function workspacesById(
+  db: Db,
+  tenantId: number,
+  ids: readonly number[],
+): Promise<Map<number, Workspace>> {
+  const unique = [...new Set(ids)];
+  if (!unique.length) return new Map();
+  const page = await listWorkspaces(db, { tenantId, workspaceIds: unique }, { page: 1, size: unique.length });
+  return new Map(page.items.map((w) => [w.id, w]));
+}
+
+/** A workspace of the organization, archived or not; any other is a 404. */
+export async function getTenantWorkspace(db: Db, tenantId: number, id: number): Promise<Workspace> {
+  const workspace = await findWorkspace(db, { tenantId, workspaceIds: null }, id);
+  if (!workspace) throw new ProblemError('not_found', `no workspace ${id}`);
+  return workspace;
+}
+
 /** A workspace in the principal's scope; anything else, even another tenant's, is a 404. */
 export async function getVisibleWorkspace(db: Db, principal: Principal, id: number): Promise<Workspace> {
   const workspace = await findWorkspace(db, scopeOf(principal), id);

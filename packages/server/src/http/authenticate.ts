@@ -4,6 +4,7 @@ import { keyPrincipal } from '../auth/principal.ts';
 import { KEY_FAILURE_MESSAGES } from '../domain/api-keys.ts';
 import { ProblemError, safeDescription } from '../errors/errors.ts';
 import type { ApiKey, Principal } from '../model/types.ts';
+import { countRefusedKey } from './key-usage.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,6 +59,7 @@ async function resolve(request: FastifyRequest, gate: LookupGate): Promise<Resol
     // Node joins a repeated header with ", ", which then fails the format check: no ambiguity.
     const result = await services.keys.verifySecret(String(apiKey).trim(), gate);
     if (result.valid) return { ok: true, principal: keyPrincipal(result.key) };
+    if ('keyId' in result) countRefusedKey(request, result.keyId, result.code);
     const message = result.code === 'throttled' ? THROTTLED : KEY_FAILURE_MESSAGES[result.code];
     return { ok: false, error: refuse(message, true) };
   }
@@ -68,6 +70,8 @@ async function resolve(request: FastifyRequest, gate: LookupGate): Promise<Resol
       : { valid: false as const, reason: 'the Authorization header must be "Bearer <token>"' };
     if (result.valid) authTallies.bearer.valid++;
     else if (/^bearer /i.test(authorization)) authTallies.bearer.invalid++;
+    if (!result.valid && result.keyRefusal)
+      countRefusedKey(request, result.keyRefusal.keyId, result.keyRefusal.code);
     return result.valid
       ? { ok: true, principal: result.principal }
       : { ok: false, error: refuse(result.reason, true) };

@@ -251,7 +251,7 @@ export const PAGE_TITLES: Partial<Record<number, string>> = {
 };
 
 const OAUTH_JSON_PATH = /^\/connect\/(token|revocation|introspect)/i;
-const PAGE_PATH = /^\/(console|connect\/authorize)/i;
+const PAGE_PATH = /^\/(console|connect\/authorize|o(\/|$))/i;
 
 /**
  * The endpoint family a raw request target names, for choosing a format when no route was found. The

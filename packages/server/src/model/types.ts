@@ -219,3 +219,17 @@ export interface Member extends User {
   workspaceIds: number[] | null;
   createdAt: number;
 }
+
+/**
+ * How a request made with a known API key ended, as its usage counts it: accepted, or refused because
+ * the key is revoked or expired, its private key was rotated out, or its rate limit was spent.
+ */
+export type UsageOutcome = 'accepted' | 'revoked' | 'expired' | 'rotated_out' | 'rate_limited';
+
+/** Requests of one key with one outcome during one hour (`hour`: epoch ms of its start). */
+export interface UsageCount {
+  apiKeyId: number;
+  hour: number;
+  outcome: UsageOutcome;
+  count: number;
+}

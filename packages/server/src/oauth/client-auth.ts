@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { KEY_FAILURE_MESSAGES } from '../domain/api-keys.ts';
 import { isPublicKey, isWellFormedPrivateKey } from '../domain/key-format.ts';
 import { invalidClient, OAuthError } from '../errors/errors.ts';
+import { countRefusedKey } from '../http/key-usage.ts';
 import type { ApiKey } from '../model/types.ts';
 import { type FormParams, formParams } from './form-body.ts';
 
@@ -99,7 +100,10 @@ export async function authenticateClient(request: FastifyRequest): Promise<void>
     credentials.clientSecret,
   );
   // The status reasons are only reached after the secret matched: they tell the key's owner, no one else.
-  if (!result.valid) throw invalidClient(KEY_FAILURE_MESSAGES[result.code]);
+  if (!result.valid) {
+    if ('keyId' in result) countRefusedKey(request, result.keyId, result.code);
+    throw invalidClient(KEY_FAILURE_MESSAGES[result.code]);
+  }
   request.client = result.key;
 }
 

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { UsageOutcome } from '../model/types.ts';
 
 /**
  * Table types. Timestamps are epoch milliseconds (bigint in PostgreSQL, parsed to number),
@@ -155,5 +156,12 @@ export interface Database {
     created_at: number;
     expires_at: number;
     used_at: number | null;
+  };
+  /** Requests per key, hour (epoch ms of its start) and outcome; added to in batches, kept 90 days. */
+  key_usage: {
+    api_key_id: number;
+    hour: number;
+    outcome: UsageOutcome;
+    count: number;
   };
 }

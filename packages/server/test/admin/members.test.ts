@@ -311,7 +311,9 @@ describeEachDialect('admin API: /v1/members', (dialect) => {
       password: NEW_PASSWORD,
     });
     expect(res.statusCode, res.body).toBe(303);
-    expect(res.headers.location).toBe('/console');
+    // The console's start, which sends a member on to their account page.
+    expect(res.headers.location).toBe('/');
+    expect((await browser.get('/')).headers.location).toBe('/console');
     const account = await browser.get('/console');
     expect(account.statusCode).toBe(200);
     expect(account.body).toContain('welcome@a.test');

@@ -58,6 +58,7 @@ function adminRequests(t: Targets): AdminRequest[] {
       payload: { graceSeconds: 0 },
     },
     { method: 'DELETE', path: '/v1/api-keys/:publicKey', url: `/v1/api-keys/${t.key}` },
+    { method: 'GET', path: '/v1/api-keys/:publicKey/usage', url: `/v1/api-keys/${t.key}/usage` },
     {
       method: 'POST',
       path: '/v1/workspaces',

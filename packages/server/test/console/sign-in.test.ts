@@ -51,10 +51,10 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
     expect(res.body).toContain('.card');
   });
 
-  it('signs in: a session cookie (HttpOnly, SameSite=Lax, no Secure on loopback http) and a redirect', async () => {
+  it('signs in: a session cookie (HttpOnly, SameSite=Lax, no Secure on loopback http) and a redirect to the console', async () => {
     const res = await attempt('owner@a.test', PASSWORD);
     expect(res.statusCode).toBe(303);
-    expect(res.headers.location).toBe('/console');
+    expect(res.headers.location).toBe('/');
     const session = setCookies(res).find((c) => c.startsWith('gatehouse-session='));
     expect(session).toMatch(
       /^gatehouse-session=gss_[A-Za-z0-9_-]{43}; Max-Age=43200; Path=\/; HttpOnly; SameSite=Lax$/,
@@ -184,6 +184,11 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
     '/console/../../evil',
     '/connect/authorize?x=1\r\nLocation: https://evil.example',
     ' /connect/authorize?x=1',
+    '/o/1/../../evil',
+    '/o/1/%2e%2e/%2e%2e/evil',
+    '//o/1/api-keys',
+    '/o/1\\evil',
+    '/o/01/api-keys',
   ])('never redirects off-site after sign-in (return_to=%j)', async (returnTo) => {
     const browser = new Browser(ctx.app);
     const page = await browser.get(`/console/sign-in?${new URLSearchParams({ return_to: returnTo })}`);
@@ -194,7 +199,7 @@ describeEachDialect('console sign-in, sessions and CSRF', (dialect) => {
       password: PASSWORD,
     });
     expect(res.statusCode).toBe(303);
-    expect(res.headers.location).toBe('/console');
+    expect(res.headers.location).toBe('/');
   });
 
   it('replaces any session the browser had on sign-in (no fixation) and ends the old one', async () => {

@@ -317,6 +317,8 @@ function expectPageAnswer(res: LightMyRequestResponse, expected: PageRoute['anon
     expect(res.headers['content-security-policy']).toMatch(/default-src 'none'/);
   } else if (expected.answer === 'css') {
     expect(type).toMatch(/^text\/css/);
+  } else if (expected.answer === 'script') {
+    expect(type).toMatch(/^text\/javascript/);
   } else {
     expect(String(res.headers.location)).toMatch(/^\/console\/sign-in(\?|$)/);
   }

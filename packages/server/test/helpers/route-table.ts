@@ -1,3 +1,8 @@
+import { ACCOUNT_PAGES } from './console-routes/account.ts';
+import { API_KEY_PAGES } from './console-routes/api-keys.ts';
+import { AUDIT_PAGES } from './console-routes/audit.ts';
+import { MEMBER_PAGES } from './console-routes/members.ts';
+import { WORKSPACE_PAGES } from './console-routes/workspaces.ts';
 import { PASSWORD, type Seed } from './seed.ts';
 
 /**
@@ -108,7 +113,7 @@ export interface PageRoute extends RouteBase {
    */
   csrf: 'field' | 'header' | 'none';
   /** Its answer without a session (and without a CSRF token). */
-  anonymous: { status: number; answer: 'html' | 'css' | 'sign-in-redirect' };
+  anonymous: { status: number; answer: 'html' | 'css' | 'script' | 'sign-in-redirect' };
 }
 
 export interface PublicRoute extends RouteBase {
@@ -237,6 +242,14 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
     path: '/v1/api-keys/:publicKey/rotate',
     url: (f) => `/v1/api-keys/${f.spareKeyOfA}/rotate`,
     payload: { graceSeconds: 60 },
+    foreignKey: 'not-found',
+    credential: 'admin',
+  },
+  {
+    kind: 'rest-authenticated',
+    method: 'GET',
+    path: '/v1/api-keys/:publicKey/usage',
+    url: (f) => `/v1/api-keys/${f.seed.orgKeyA.key.publicKey}/usage?interval=day`,
     foreignKey: 'not-found',
     credential: 'admin',
   },
@@ -531,6 +544,12 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
     csrf: 'none',
     anonymous: { status: 200, answer: 'css' },
   },
+  // The organization's console and the account page: one file per area.
+  ...API_KEY_PAGES,
+  ...WORKSPACE_PAGES,
+  ...MEMBER_PAGES,
+  ...AUDIT_PAGES,
+  ...ACCOUNT_PAGES,
 ];
 
 /**

@@ -74,7 +74,7 @@ describeEachDialect('edges that bypassed the error handling', (dialect) => {
     expect(errorsLogged()).toEqual([]);
   });
 
-  it('falls back to the console for a return_to with control characters or a lone surrogate', async () => {
+  it("falls back to the console's start for a return_to with control characters or a lone surrogate", async () => {
     for (const returnTo of [
       '/connect/authorize?a=\u0000',
       '/connect/authorize?a=\ud800',
@@ -91,7 +91,7 @@ describeEachDialect('edges that bypassed the error handling', (dialect) => {
       // A NUL is refused with a 400 page by the input guard; the others sign in, to a printable target.
       expect([303, 400]).toContain(res.statusCode);
       if (res.statusCode === 303)
-        expect(res.headers.location).toMatch(/^\/(console|connect\/authorize\?[\x21-\x7e]*)$/);
+        expect(res.headers.location).toMatch(/^\/(connect\/authorize\?[\x21-\x7e]*)?$/);
     }
   });
 

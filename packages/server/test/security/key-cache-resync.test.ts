@@ -55,7 +55,11 @@ describeEachDialect('key cache: the invalidation feed misses no revocation', (di
     expect((await cache.verifySecret(issued.privateKey)).valid).toBe(true);
     await revokeApiKey(storage.db, issued.key.publicKey, CLI_ACTOR);
     await cache.poll();
-    expect(await cache.verifySecret(issued.privateKey)).toEqual({ valid: false, code: 'revoked' });
+    expect(await cache.verifySecret(issued.privateKey)).toEqual({
+      valid: false,
+      code: 'revoked',
+      keyId: issued.key.id,
+    });
   });
 
   it.runIf(dialect === 'postgres')(
@@ -85,7 +89,11 @@ describeEachDialect('key cache: the invalidation feed misses no revocation', (di
       commit.open();
       await t1;
       await cache.poll();
-      expect(await cache.verifySecret(early.privateKey)).toEqual({ valid: false, code: 'revoked' });
+      expect(await cache.verifySecret(early.privateKey)).toEqual({
+        valid: false,
+        code: 'revoked',
+        keyId: early.key.id,
+      });
     },
   );
 
@@ -130,7 +138,11 @@ describeEachDialect('key cache: the invalidation feed misses no revocation', (di
       await cache.poll();
       expect((await cache.verifySecret(issued.privateKey)).valid).toBe(true);
       await cache.resync();
-      expect(await cache.verifySecret(issued.privateKey)).toEqual({ valid: false, code: 'revoked' });
+      expect(await cache.verifySecret(issued.privateKey)).toEqual({
+        valid: false,
+        code: 'revoked',
+        keyId: issued.key.id,
+      });
     } finally {
       // PostgreSQL's sequence did not move: the next caches must start from the ordinary head again.
       await storage.db
@@ -171,7 +183,11 @@ describeEachDialect('key cache: the invalidation feed misses no revocation', (di
       cache.invalidate(issued.key.id);
       release.open();
       expect((await first).valid).toBe(true);
-      expect(await cache.verifySecret(issued.privateKey)).toEqual({ valid: false, code: 'revoked' });
+      expect(await cache.verifySecret(issued.privateKey)).toEqual({
+        valid: false,
+        code: 'revoked',
+        keyId: issued.key.id,
+      });
       await cache.stop();
     } finally {
       await reader.close();

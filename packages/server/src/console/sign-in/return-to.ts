@@ -12,19 +12,25 @@ function hasControlSpaceOrBackslash(value: string): boolean {
   return false;
 }
 
+/** The console's own pages a sign-in may return to: an organization's pages, or the account page. */
+const CONSOLE_PATH = /^\/(?:console|o\/[1-9]\d{0,9}(?:\/[A-Za-z0-9_-]+)*)$/;
+
 /**
- * Where the sign-in page sends the browser once signed in: our own authorization endpoint or the
- * console only, so that the parameter is no open redirect (DESIGN.md 3 rule 4). The value is
- * re-serialized by the URL parser, percent-encoding anything outside ASCII, so that it is always a
- * valid Location header; anything else (`//evil.example`, `/\evil`, control characters) is the console.
+ * Where the sign-in page sends the browser once signed in: our own authorization endpoint or a console
+ * page only, so that the parameter is no open redirect (DESIGN.md 3 rule 4). The value is re-serialized
+ * by the URL parser, percent-encoding anything outside ASCII, so that it is always a valid Location
+ * header; anything else (`//evil.example`, `/\evil`, control characters) is the console's start, `/`.
  */
 export function safeReturnTo(value: unknown): string {
-  if (typeof value !== 'string' || value.length > MAX_RETURN_TO || !value.startsWith(`${AUTHORIZE_PATH}?`))
-    return '/console';
-  if (hasControlSpaceOrBackslash(value)) return '/console';
+  if (typeof value !== 'string' || value.length > MAX_RETURN_TO || hasControlSpaceOrBackslash(value))
+    return '/';
   const url = URL.parse(value, RETURN_TO_BASE);
-  if (!url || url.origin !== RETURN_TO_BASE || url.pathname !== AUTHORIZE_PATH) return '/console';
-  return `${url.pathname}${url.search}`;
+  if (!url || url.origin !== RETURN_TO_BASE || !value.startsWith('/') || value.startsWith('//')) return '/';
+  if (value.startsWith(`${AUTHORIZE_PATH}?`) && url.pathname === AUTHORIZE_PATH)
+    return `${url.pathname}${url.search}`;
+  if (CONSOLE_PATH.test(url.pathname) && value.startsWith(url.pathname))
+    return `${url.pathname}${url.search}`;
+  return '/';
 }
 
 /** The authorization request a return path repeats, as parameters; none for the console. */

@@ -18,7 +18,7 @@ async function submitWelcome(request: FastifyRequest, reply: FastifyReply): Prom
   try {
     const user = await redeemSignInLink(db, token, text(body.password).slice(0, 1024), request.ip);
     await beginSession(request, reply, user.id);
-    return reply.redirect('/console', 303);
+    return reply.redirect('/', 303);
   } catch (error) {
     if (!(error instanceof ProblemError) || error.code !== 'validation_failed') {
       if (error instanceof ProblemError && error.code === 'not_found') return linkGone(reply);

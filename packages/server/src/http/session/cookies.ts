@@ -12,12 +12,12 @@ export function isSecure(config: Config): boolean {
   return config.issuer.startsWith('https://');
 }
 
-export function cookieName(config: Config, base: 'session' | 'csrf'): string {
+export function cookieName(config: Config, base: 'session' | 'csrf' | 'reveal'): string {
   return `${isSecure(config) ? '__Host-' : ''}gatehouse-${base}`;
 }
 
 /** The value of one of our cookies on a request, if present. */
-export function readCookie(request: FastifyRequest, base: 'session' | 'csrf'): string | undefined {
+export function readCookie(request: FastifyRequest, base: 'session' | 'csrf' | 'reveal'): string | undefined {
   // Parsed by @fastify/cookie (registered by app.ts).
   return request.cookies[cookieName(request.server.services.config, base)];
 }
@@ -25,7 +25,7 @@ export function readCookie(request: FastifyRequest, base: 'session' | 'csrf'): s
 /** Sets one of our cookies; `maxAgeMs` 0 deletes it. */
 export function writeCookie(
   reply: FastifyReply,
-  base: 'session' | 'csrf',
+  base: 'session' | 'csrf' | 'reveal',
   value: string,
   maxAgeMs = SESSION_TTL_MS,
 ): void {

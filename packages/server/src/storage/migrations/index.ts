@@ -3,6 +3,7 @@ import * as oauth from './002-oauth.ts';
 import * as authorizationCode from './003-authorization-code.ts';
 import * as retentionIndexes from './004-retention-indexes.ts';
 import * as adminApi from './005-admin-api.ts';
+import * as keyUsage from './006-key-usage.ts';
 import type { Migration } from './helpers.ts';
 
 /** Every migration, in order. Names are stable: never rename one that has shipped. */
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '003-authorization-code': authorizationCode,
   '004-retention-indexes': retentionIndexes,
   '005-admin-api': adminApi,
+  '006-key-usage': keyUsage,
 };

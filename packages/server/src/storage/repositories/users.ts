@@ -35,6 +35,17 @@ export async function findUserById(db: Kysely<Database>, id: number): Promise<Us
   return row && { id: row.id, email: row.email, displayName: row.display_name };
 }
 
+/** The users among `ids` (a page's actors, say), in one query. */
+export async function findUsersByIds(db: Kysely<Database>, ids: readonly number[]): Promise<User[]> {
+  if (!ids.length) return [];
+  const rows = await db
+    .selectFrom('users')
+    .select(['id', 'email', 'display_name'])
+    .where('id', 'in', [...ids])
+    .execute();
+  return rows.map((row) => ({ id: row.id, email: row.email, displayName: row.display_name }));
+}
+
 export async function insertUser(
   db: Kysely<Database>,
   user: { email: string; displayName: string | null; passwordHash: string },
@@ -71,6 +82,22 @@ export async function insertMembership(
       .values(workspaceIds.map((workspace_id) => ({ tenant_id: tenantId, user_id: userId, workspace_id })))
       .execute();
   }
+}
+
+/** The organizations a user belongs to, with their role in each, by organization name. */
+export async function listOrganizationsOfUser(
+  db: Kysely<Database>,
+  userId: number,
+): Promise<{ tenantId: number; label: string; role: Role }[]> {
+  const rows = await db
+    .selectFrom('memberships as m')
+    .innerJoin('tenants as t', 't.id', 'm.tenant_id')
+    .select(['t.id', 't.label', 'm.role'])
+    .where('m.user_id', '=', userId)
+    .orderBy('t.label')
+    .orderBy('t.id')
+    .execute();
+  return rows.map((r) => ({ tenantId: r.id, label: r.label, role: r.role }));
 }
 
 export async function findMembership(
