@@ -13,22 +13,42 @@ export function userIdOf(reference: string | null): number | undefined {
 }
 
 /**
- * The members of the tenant that a page of its audit log names (as actor or target), by user id: one
- * query for the whole page, however many rows. Users who are not members of the tenant (any more) are
- * left out, and stay plain `user:<id>` references: the log never tells a tenant who someone else is.
+ * The members of the tenant among the `user:<id>` references given (a page's actors, targets or key
+ * creators), by user id: one query for the whole page, however many rows. Users who are not members of
+ * the tenant (any more) are left out, and stay plain `user:<id>` references: a tenant is never told who
+ * someone outside it is.
  */
-export async function membersNamedIn(
+export async function membersNamed(
+  db: Db,
+  tenantId: number,
+  references: readonly (string | null)[],
+): Promise<Map<number, MemberName>> {
+  const ids = new Set<number>();
+  for (const reference of references) {
+    const id = userIdOf(reference);
+    if (id !== undefined) ids.add(id);
+  }
+  const members = await listMemberNames(db, tenantId, [...ids]);
+  return new Map(members.map((m) => [m.id, m]));
+}
+
+/** The members a page of the tenant's audit log names, as actor or target (see {@link membersNamed}). */
+export function membersNamedIn(
   db: Db,
   tenantId: number,
   records: readonly AuditRecord[],
 ): Promise<Map<number, MemberName>> {
-  const ids = new Set<number>();
-  for (const record of records) {
-    for (const reference of [record.actor, record.target]) {
-      const id = userIdOf(reference);
-      if (id !== undefined) ids.add(id);
-    }
-  }
-  const members = await listMemberNames(db, tenantId, [...ids]);
-  return new Map(members.map((m) => [m.id, m]));
+  return membersNamed(
+    db,
+    tenantId,
+    records.flatMap((r) => [r.actor, r.target]),
+  );
+}
+
+/** How a page names a `user:<id>` reference: the member's name or email, else the reference itself. */
+export function nameOf(reference: string | null, members: ReadonlyMap<number, MemberName>): string {
+  if (reference === null) return '—';
+  const id = userIdOf(reference);
+  const member = id === undefined ? undefined : members.get(id);
+  return member ? (member.displayName ?? member.email) : reference;
 }

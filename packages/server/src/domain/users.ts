@@ -3,7 +3,6 @@ import {
   findMembership,
   findUserByEmail,
   findUserById,
-  findUsersByIds,
   listOrganizationsOfUser,
 } from '../storage/repositories/users.ts';
 import type { Db } from '../storage/transaction.ts';
@@ -31,20 +30,6 @@ export async function checkCredentials(
 /** A user by id (the account page, the bearer path), if the account exists. */
 export function findUser(db: Db, userId: number): Promise<User | undefined> {
   return findUserById(db, userId);
-}
-
-/**
- * How the console names the actors of a page (`user:3`, `key:gpk_…`, `cli`): a user by display name or
- * email, in one query for the whole page; anything else as recorded.
- */
-export async function actorNames(db: Db, actors: readonly (string | null)[]): Promise<Map<string, string>> {
-  const ids = new Set<number>();
-  for (const actor of actors) {
-    const match = actor && /^user:(\d{1,10})$/.exec(actor);
-    if (match) ids.add(Number(match[1]));
-  }
-  const users = await findUsersByIds(db, [...ids]);
-  return new Map(users.map((u) => [`user:${u.id}`, u.displayName ?? u.email]));
 }
 
 /** Whether the user is a member of the tenant. */

@@ -765,6 +765,68 @@ const ROUTES: RouteSpec[] = [
     weight: 2,
   },
   {
+    // The organization's console: tenant 1 is A (the session's), 2 is B; the rest no organization.
+    route: 'GET|POST /o/:tenantId/…',
+    methods: ['GET', 'GET', 'POST'],
+    path: fc
+      .tuple(
+        fc.constantFrom('1', '2', '0', '01', 'x', '99999999999'),
+        fc.oneof(
+          fc.constantFrom(
+            '',
+            '/api-keys',
+            '/api-keys/new',
+            '/workspaces',
+            '/workspaces/new',
+            '/members',
+            '/members/new',
+            '/audit',
+          ),
+          publicKey.map((k) => `/api-keys/${typeof k === 'string' ? k : 'x'}`),
+          // Never A's own keys: the run's last check still needs them alive.
+          fc
+            .tuple(
+              fc.oneof(
+                fc.constant(ph('PUB_B')),
+                base62(24).map((b) => `gpk_${b}`),
+                hostile,
+              ),
+              fc.constantFrom('/revoke', '/rotate'),
+            )
+            .map(([k, a]) => `/api-keys/${typeof k === 'string' ? k : 'x'}${a}`),
+          fc
+            .tuple(workspaceId, fc.constantFrom('', '/archive', '/restore'))
+            .map(([w, a]) => `/workspaces/${typeof w === 'string' ? w : 'x'}${a}`),
+          fc
+            .tuple(fc.constantFrom('1', '2', '3', '0', 'x'), fc.constantFrom('', '/remove'))
+            .map(([u, a]) => `/members/${u}${a}`),
+        ),
+      )
+      .map(([tenant, rest]) => `/o/${tenant}${rest}`),
+    query: params(['q', 'status', 'page', 'action', 'actor', 'from', 'to', 'done']),
+    body: (state) =>
+      bodyOf(
+        withCsrf(
+          state,
+          params([
+            'label',
+            'scope',
+            'permissions',
+            'redirectUris',
+            'corsOrigins',
+            'expiresOn',
+            'grace',
+            'email',
+            'role',
+            'password',
+            'workspaceIds',
+          ]),
+        ),
+      ),
+    weight: 6,
+  },
+  { route: 'GET /', methods: ['GET'], path: at('/'), weight: 1 },
+  {
     route: 'GET /console/static/console.css',
     methods: ['GET'],
     path: at('/console/static/console.css'),

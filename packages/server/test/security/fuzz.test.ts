@@ -401,6 +401,8 @@ type Family = 'problem' | 'oauth' | 'page';
 const ROUTE_FAMILIES: { pattern: RegExp; family: Family; methods: string[] }[] = [
   { pattern: /^\/connect\/(token|revocation|introspect)$/, family: 'oauth', methods: ['POST'] },
   { pattern: /^\/connect\/authorize$/, family: 'page', methods: ['GET', 'HEAD', 'POST'] },
+  // The organization's console, and anything under /o/ that no route matches (its 404 is a page too).
+  { pattern: /^\/o(\/|$)/, family: 'page', methods: ['GET', 'HEAD', 'POST'] },
   { pattern: /^\/console$/, family: 'page', methods: ['GET', 'HEAD'] },
   { pattern: /^\/console\/sign-in$/, family: 'page', methods: ['GET', 'HEAD', 'POST'] },
   { pattern: /^\/console\/(consent|sign-out|consents\/[^/]+\/revoke)$/, family: 'page', methods: ['POST'] },
@@ -419,6 +421,9 @@ function candidatePaths(target: string): string[] {
     return /[A-Za-z0-9\-._~]/.test(char) ? char : match;
   });
   const candidates = [unreserved, unreserved.replace(/%(?![0-9A-Fa-f]{2})[0-9A-Za-z]{0,2}/g, '')];
+  // Dot segments resolved (RFC 3986 5.2.4), as a client or `inject` may send them: `/me/..` is `/`.
+  const resolved = URL.parse(unreserved, 'http://x')?.pathname;
+  if (resolved) candidates.push(resolved);
   try {
     candidates.push(decodeURIComponent(path));
   } catch {
@@ -446,7 +451,9 @@ function expectationOf(method: string, target: string): Expectation {
       // A path that only starts like an endpoint's (`/console/nope`, `/connect/token%zz`) is no route:
       // answered by the root, or in the format of the endpoint it names.
       if (/^\/connect\/(token|revocation|introspect)/.test(path)) families.add('oauth');
-      if (/^\/(console|connect\/authorize)/.test(path)) families.add('page');
+      // The root is the console's start (a page), yet a target the router refuses before routing, which
+      // may read as `/` once its absolute-form origin is cut off, is answered by the root (a problem).
+      if (/^\/(console|connect\/authorize|o(\/|$)|$)/.test(path)) families.add('page');
     }
   }
   // No route for this method: the root's 404 answers, or the CORS preflight for OPTIONS.

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { listKeys } from '../../domain/api-keys.ts';
-import { actorNames } from '../../domain/users.ts';
+import { type MemberName, membersNamed, nameOf } from '../../domain/audit-names.ts';
 import { workspacesById } from '../../domain/workspaces.ts';
 import type { ApiKeyListing, Workspace } from '../../model/types.ts';
 import { inputField, selectField } from '../forms.ts';
@@ -18,10 +18,10 @@ const NOTICES: Record<string, string> = { revoked: 'The key is revoked. It no lo
 function row(
   key: ApiKeyListing,
   workspaces: ReadonlyMap<number, Workspace>,
-  names: ReadonlyMap<string, string>,
+  names: ReadonlyMap<number, MemberName>,
   context: OrgContext,
 ): SafeHtml {
-  const creator = key.createdBy === null ? '—' : (names.get(key.createdBy) ?? key.createdBy);
+  const creator = nameOf(key.createdBy, names);
   return html`<tr>
 <td data-label="Label"><a href="${orgPath(context, `/api-keys/${key.publicKey}`)}">${key.label}</a></td>
 <td data-label="Public key">${copyable(`pk-${key.publicKey}`, key.publicKey, `the public key of ${key.label}`)}</td>
@@ -74,8 +74,9 @@ async function showKeys(request: OrgRequest, reply: FastifyReply): Promise<Fasti
       context.organization.tenantId,
       keys.items.flatMap((k) => (k.workspaceId === null ? [] : [k.workspaceId])),
     ),
-    actorNames(
+    membersNamed(
       db,
+      context.organization.tenantId,
       keys.items.map((k) => k.createdBy),
     ),
   ]);

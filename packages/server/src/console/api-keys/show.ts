@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { getKeyListing } from '../../domain/api-keys.ts';
+import { membersNamed, nameOf } from '../../domain/audit-names.ts';
 import { isPublicKey } from '../../domain/key-format.ts';
-import { actorNames } from '../../domain/users.ts';
 import { workspacesById } from '../../domain/workspaces.ts';
 import { ProblemError } from '../../errors/errors.ts';
 import type { ApiKeyListing } from '../../model/types.ts';
@@ -107,12 +107,12 @@ export async function renderKeyPage(
   const revealed = takeSecret(request, reply, path, context.user.id);
   const [workspaces, names, usage] = await Promise.all([
     workspacesById(db, context.organization.tenantId, key.workspaceId === null ? [] : [key.workspaceId]),
-    actorNames(db, [key.createdBy]),
+    membersNamed(db, context.organization.tenantId, [key.createdBy]),
     usageSection(request, key),
   ]);
   const status = statusOf(key);
   const notice = typeof request.query.done === 'string' ? NOTICES[request.query.done] : undefined;
-  const creator = key.createdBy === null ? '—' : (names.get(key.createdBy) ?? key.createdBy);
+  const creator = nameOf(key.createdBy, names);
   const body = html`<div class="page-head"><div><p class="small"><a href="${orgPath(context, '/api-keys')}">API configuration</a></p>
 <h1>${key.label} ${statusBadge(key)}</h1></div></div>
 ${notice ? html`<p class="notice" role="status">${notice}</p>` : ''}

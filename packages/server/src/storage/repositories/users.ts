@@ -35,17 +35,6 @@ export async function findUserById(db: Kysely<Database>, id: number): Promise<Us
   return row && { id: row.id, email: row.email, displayName: row.display_name };
 }
 
-/** The users among `ids` (a page's actors, say), in one query. */
-export async function findUsersByIds(db: Kysely<Database>, ids: readonly number[]): Promise<User[]> {
-  if (!ids.length) return [];
-  const rows = await db
-    .selectFrom('users')
-    .select(['id', 'email', 'display_name'])
-    .where('id', 'in', [...ids])
-    .execute();
-  return rows.map((row) => ({ id: row.id, email: row.email, displayName: row.display_name }));
-}
-
 export async function insertUser(
   db: Kysely<Database>,
   user: { email: string; displayName: string | null; passwordHash: string },
