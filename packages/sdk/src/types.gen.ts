@@ -55,6 +55,25 @@ export interface AuditEvent {
   createdAt: string;
 }
 
+/** RFC 8414 2: only what this server implements */
+export interface AuthorizationServerMetadata {
+  issuer: string;
+  authorization_endpoint?: string;
+  token_endpoint: string;
+  jwks_uri: string;
+  scopes_supported: string[];
+  response_types_supported: string[];
+  response_modes_supported?: string[];
+  code_challenge_methods_supported?: string[];
+  authorization_response_iss_parameter_supported?: boolean;
+  grant_types_supported: string[];
+  token_endpoint_auth_methods_supported?: string[];
+  revocation_endpoint?: string;
+  revocation_endpoint_auth_methods_supported?: string[];
+  introspection_endpoint?: string;
+  introspection_endpoint_auth_methods_supported?: string[];
+}
+
 export interface Consent {
   publicKey: string;
   /** The application's name (its key's label) */
@@ -70,6 +89,24 @@ export interface Entity {
   workspaceId: number;
   name: string;
   createdAt: string;
+}
+
+/** RFC 7662 2.2: `{"active": false}` for a token that is unknown, expired, revoked or another client's; the claims of an active access token otherwise */
+export interface IntrospectionResponse {
+  active: boolean;
+  scope?: string;
+  client_id?: string;
+  token_type?: 'Bearer';
+  exp?: number;
+  iat?: number;
+  /** The user id, or the public key for client credentials */
+  sub?: string;
+  aud?: string;
+  iss?: string;
+  jti?: string;
+  tenant_id?: number;
+  workspace_id?: number | null;
+  permissions?: 'read' | 'write' | 'admin';
 }
 
 /** A key with its private key: shown this once, stored only as a hash */
@@ -94,6 +131,20 @@ export interface IssuedApiKey {
   privateKey: string;
   /** After a rotation: end of the old key's grace period */
   previousKeyExpiresAt?: string | null;
+}
+
+/** RFC 7517 5: the public keys that verify access tokens, the active one and retired ones */
+export interface JsonWebKeySet {
+  keys: {
+    kty: string;
+    crv?: string;
+    x?: string;
+    y?: string;
+    /** RFC 7638 thumbprint, the `kid` of the tokens it signed */
+    kid: string;
+    alg: string;
+    use: 'sig';
+  }[];
 }
 
 /** A key's requests per hour or day (UTC), by outcome; every bucket of the range, zeros included */
@@ -142,6 +193,23 @@ export interface Member {
   createdAt: string;
 }
 
+/** RFC 6749 5.2 error response. `invalid_client` is a 401 with `WWW-Authenticate: Basic`; `rate_limited` a 429 with `Retry-After`. */
+export interface OAuthError {
+  error:
+    | 'invalid_request'
+    | 'invalid_client'
+    | 'invalid_grant'
+    | 'unauthorized_client'
+    | 'unsupported_grant_type'
+    | 'unsupported_token_type'
+    | 'invalid_scope'
+    | 'rate_limited'
+    | 'server_error'
+    | 'temporarily_unavailable';
+  /** Human-readable, printable ASCII without `"` or `\` (RFC 6749 5.2) */
+  error_description?: string;
+}
+
 export interface Principal {
   authMethod: 'apiKey' | 'bearer';
   tenantId: number;
@@ -174,6 +242,19 @@ export interface Problem {
     field: string;
     message: string;
   }[];
+}
+
+/** RFC 6749 5.1 successful token response, sent with `Cache-Control: no-store` */
+export interface TokenResponse {
+  /** A JWT (RFC 9068), for `Authorization: Bearer` */
+  access_token: string;
+  /** Lifetime of the access token in seconds */
+  expires_in: number;
+  token_type: 'Bearer';
+  /** The granted scopes, space-separated */
+  scope: string;
+  /** Only with `offline_access` (authorization code and refresh grants); single use */
+  refresh_token?: string;
 }
 
 export interface Workspace {

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { basicAuth } from '../../server/test/helpers/http.ts';
+import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { describeEachDialect } from '../../server/test/helpers/test-app.ts';
 import { Gatehouse, GatehouseError } from '../src/index.ts';
-import { recordingFetch, type SdkServer, startServer } from './sdk-server.ts';
+import { bearerOf, recordingFetch, revokeToken, type SdkServer, startServer } from './sdk-server.ts';
 
 describeEachDialect('SDK with client credentials', (dialect) => {
   let server: SdkServer;
@@ -14,6 +13,9 @@ describeEachDialect('SDK with client credentials', (dialect) => {
     server = await startServer(dialect);
   });
   afterAll(() => server.close());
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   const tokenCalls = (calls: { url: string }[]) => calls.filter((c) => c.url.endsWith('/connect/token'));
 
@@ -48,19 +50,55 @@ describeEachDialect('SDK with client credentials', (dialect) => {
     const recorder = recordingFetch();
     const sdk = new Gatehouse({ baseUrl: server.baseUrl, ...client(), fetch: recorder.fetch });
     await sdk.me();
-    const first = recorder.calls.at(-1)?.authorization?.replace(/^Bearer /, '') ?? '';
-    const basic = basicAuth(client().clientId, client().clientSecret);
-    const revoked = await fetch(`${server.baseUrl}/connect/revocation`, {
-      method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: first }).toString(),
-    });
-    expect(revoked.status).toBe(200);
+    await revokeToken(server.baseUrl, server.seeded.orgKeyA, bearerOf(recorder.calls.at(-1)));
     await expect(sdk.me()).resolves.toMatchObject({ authMethod: 'bearer' });
     expect(tokenCalls(recorder.calls)).toHaveLength(2);
     const meCalls = recorder.calls.filter((c) => c.url.endsWith('/me'));
     expect(meCalls).toHaveLength(3);
     expect(meCalls[2]?.authorization).not.toBe(meCalls[1]?.authorization);
+  });
+
+  it('concurrent requests refused together (token revoked) share one new token and each retry once', async () => {
+    const recorder = recordingFetch();
+    const sdk = new Gatehouse({ baseUrl: server.baseUrl, ...client(), fetch: recorder.fetch });
+    await sdk.me();
+    await revokeToken(server.baseUrl, server.seeded.orgKeyA, bearerOf(recorder.calls.at(-1)));
+    const answers = await Promise.all([sdk.me(), sdk.me(), sdk.workspaces.list(), sdk.me(), sdk.me()]);
+    expect(answers).toHaveLength(5);
+    expect(tokenCalls(recorder.calls)).toHaveLength(2);
+    // 1 first call, then 5 refused and 5 retried.
+    expect(recorder.calls.filter((c) => !c.url.endsWith('/connect/token'))).toHaveLength(11);
+  });
+
+  it('a second 401 is not retried again: the error reaches the caller', async () => {
+    const sdk = new Gatehouse({
+      baseUrl: server.baseUrl,
+      ...client(),
+      // Every API call is answered 401, as if each new token were revoked at once.
+      fetch: async (input, init) =>
+        String(input).endsWith('/connect/token')
+          ? fetch(input, init)
+          : new Response(JSON.stringify({ code: 'invalid_token', detail: 'revoked' }), { status: 401 }),
+    });
+    await expect(sdk.me()).rejects.toMatchObject({ status: 401, code: 'invalid_token', detail: 'revoked' });
+  });
+
+  it('renews the token before expires_in runs out (clock moved past the renewal margin)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    const recorder = recordingFetch();
+    const sdk = new Gatehouse({ baseUrl: server.baseUrl, ...client(), fetch: recorder.fetch });
+    await sdk.me();
+    // 3600 s tokens are renewed a minute early: at 58 min the first one is still used...
+    vi.setSystemTime(Date.now() + 58 * 60_000);
+    await sdk.me();
+    expect(tokenCalls(recorder.calls)).toHaveLength(1);
+    // ...and at 59 min 30 s (still valid on the server) a new one is fetched first.
+    vi.setSystemTime(Date.now() + 90_000);
+    await sdk.me();
+    expect(tokenCalls(recorder.calls)).toHaveLength(2);
+    const meCalls = recorder.calls.filter((c) => c.url.endsWith('/me'));
+    expect(bearerOf(meCalls[2])).not.toBe(bearerOf(meCalls[1]));
+    expect(meCalls).toHaveLength(3);
   });
 
   it('a wrong secret is a 401 GatehouseError with the OAuth error fields', async () => {

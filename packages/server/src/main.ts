@@ -1,6 +1,28 @@
 import { buildApp } from './app.ts';
-import { loadConfig } from './config/config.ts';
+import { defaultDatabasePath, isPostgresUrl, loadConfig } from './config/config.ts';
 import { isUninitialized } from './domain/tenants.ts';
+
+/** A word for a POSIX shell: quoted unless it is plainly safe. */
+const shellWord = (word: string) =>
+  /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+
+/**
+ * What to run on an empty database, as commands that work when pasted into a shell beside the server:
+ * `init` asks for the owner's password at the terminal. A SQLite database other than the default is
+ * named in the command; a PostgreSQL URL is not (it would print its password), so the hint says to set it.
+ */
+export function firstStartHint(databaseUrl: string): string {
+  const prefix =
+    isPostgresUrl(databaseUrl) || databaseUrl === defaultDatabasePath()
+      ? ''
+      : `GATEHOUSE_DATABASE_URL=${shellWord(databaseUrl)} `;
+  return [
+    "The database is empty. Create your organization (you will be asked for its owner's password), then an API key:",
+    ...(isPostgresUrl(databaseUrl) ? ['(with GATEHOUSE_DATABASE_URL set as for the server)'] : []),
+    `  ${prefix}npx gatehouse init --email you@example.com --organization 'My company'`,
+    `  ${prefix}npx gatehouse keys create --tenant 1 --label 'My first key'`,
+  ].join('\n');
+}
 
 /** Starts the server: environment -> configuration -> app -> listen. Resolves once listening. */
 export async function serve(
@@ -10,11 +32,10 @@ export async function serve(
   const app = await buildApp(config, { logger: true });
   await app.listen({ host: config.host, port: config.port });
   if (await isUninitialized(app.services.db)) {
-    app.log.warn(
-      'The database is empty. Create your organization, then an API key:\n' +
-        '  npx gatehouse init --email you@example.com --organization "My company" --workspace "Main"\n' +
-        '  npx gatehouse keys create --tenant 1 --label "My first key"',
-    );
+    app.log.warn('The database is empty: no organization yet (the hint on stderr says how to create one)');
+    // For the person at the terminal, as plain text: in a JSON log line the commands' quotes would be
+    // escaped, and would not work when pasted.
+    process.stderr.write(`\n${firstStartHint(config.databaseUrl)}\n\n`);
   }
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= app.close());

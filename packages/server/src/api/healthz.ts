@@ -5,7 +5,10 @@ import { statusSchema } from './status.ts';
 export function healthzRoute(api: FastifyInstance): void {
   api.get(
     '/healthz',
-    { schema: { ...statusSchema, hide: true }, config: { rateLimit: false } },
+    {
+      schema: { ...statusSchema, summary: 'Liveness: answers without touching the database' },
+      config: { rateLimit: false },
+    },
     async () => ({
       status: 'ok',
     }),

@@ -23,6 +23,21 @@ export const problemSchema = {
   },
 } as const;
 
+/** The workspace of the Dastra documentation's example (DESIGN.md 1). */
+const WORKSPACE_EXAMPLE = {
+  id: 1,
+  tenantId: 1,
+  label: 'My data company',
+  logoUrl: null,
+  state: 'Active',
+  permissions: null,
+  dataSubjectArchivedRetentionDays: null,
+  nbEntities: 1,
+};
+
+/** `GET /v1/workspaces` as the Dastra documentation shows it. */
+export const WORKSPACES_EXAMPLE = { items: [WORKSPACE_EXAMPLE], total: 1 };
+
 export const workspaceSchema = {
   $id: 'Workspace',
   type: 'object',
@@ -46,6 +61,7 @@ export const workspaceSchema = {
     'dataSubjectArchivedRetentionDays',
     'nbEntities',
   ],
+  examples: [WORKSPACE_EXAMPLE],
 } as const;
 
 export const entitySchema = {
@@ -91,6 +107,17 @@ export const principalSchema = {
     },
   },
   required: ['authMethod', 'tenantId', 'workspaceId', 'apiKey', 'user', 'scope', 'permissions'],
+  examples: [
+    {
+      authMethod: 'apiKey',
+      tenantId: 1,
+      workspaceId: null,
+      apiKey: { publicKey: 'gpk_3kT9fQ2mZ7xW4rB8nV1cL6hD', label: 'My first key' },
+      user: null,
+      scope: 'api1',
+      permissions: 'write',
+    },
+  ],
 } as const;
 
 /** Paging parameters as the original API's clients send them. */
@@ -105,11 +132,17 @@ export const pageQuerySchema = {
   },
 } as const;
 
-export function pageOf(itemRef: string) {
+/** A page of `itemRef` items; `example`, when given, is the page the API reference shows. */
+export function pageOf(itemRef: string, example?: { items: unknown[]; total: number }) {
   return {
     type: 'object',
-    properties: { items: { type: 'array', items: { $ref: `${itemRef}#` } }, total: { type: 'integer' } },
+    description: 'One page: `total` counts every item that matches, on all pages',
+    properties: {
+      items: { type: 'array', items: { $ref: `${itemRef}#` } },
+      total: { type: 'integer' },
+    },
     required: ['items', 'total'],
+    ...(example ? { examples: [example] } : {}),
   } as const;
 }
 
@@ -127,7 +160,11 @@ export const authErrors = {
   429: { $ref: 'Problem#' },
 } as const;
 
-export const security = [{ apiKey: [] }, { bearer: [] }];
+/** Any credential: an API key, a token from this server's OAuth2 flows, or a bearer token. */
+export const security = [{ apiKey: [] }, { oauth2: ['api1'] }, { bearer: [] }];
+
+/** A person's own resources: only a user token (authorization code flow) reaches them. */
+export const userSecurity = [{ oauth2: ['api1'] }, { bearer: [] }];
 
 /** Responses of every admin route: bad input (naming the field), no credential, out of scope, too many. */
 export const adminErrors = {

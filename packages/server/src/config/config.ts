@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Every setting of Gatehouse, validated once at start and frozen. */
 export interface Config {
@@ -55,7 +56,36 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const DEFAULT_DATABASE = './data/gatehouse.db';
+
+/** The nearest folder from `start` upward that holds a package.json, with that file read. */
+function packageAbove(start: string): { dir: string; manifest: { workspaces?: unknown } } | undefined {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return { dir, manifest: JSON.parse(readFileSync(file, 'utf8')) };
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * The project folder: the npm workspace root that holds this package (the repository), else the
+ * package's own folder. Found from where this code lies, never from the current folder, so that
+ * `npm start` (the bundle in dist/) and `npx gatehouse` run from any folder (the sources in src/) use
+ * the same data folder, and a command run elsewhere cannot start a second, empty database there.
+ */
+export function projectDirectory(): string {
+  const pkg = packageAbove(dirname(fileURLToPath(import.meta.url)));
+  if (!pkg) return resolve('.');
+  for (let above = packageAbove(dirname(pkg.dir)); above; above = packageAbove(dirname(above.dir))) {
+    if (above.manifest.workspaces !== undefined) return above.dir;
+    if (dirname(above.dir) === above.dir) break;
+  }
+  return pkg.dir;
+}
+
+/** Where the SQLite database is when `GATEHOUSE_DATABASE_URL` is not set: `data/gatehouse.db` of the project. */
+export function defaultDatabasePath(): string {
+  return join(projectDirectory(), 'data', 'gatehouse.db');
+}
 
 function read(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
@@ -91,9 +121,9 @@ function baseUrl(name: string, raw: string): string {
   return url.href.replace(/\/$/, '');
 }
 
-/** Data directory: beside the SQLite file, else ./data. */
+/** Data directory: beside the SQLite file, else the project's data folder. */
 export function dataDirectory(databaseUrl: string): string {
-  return isPostgresUrl(databaseUrl) ? resolve('data') : dirname(resolve(databaseUrl));
+  return isPostgresUrl(databaseUrl) ? join(projectDirectory(), 'data') : dirname(resolve(databaseUrl));
 }
 
 export function isPostgresUrl(url: string): boolean {
@@ -147,7 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
   const mode = modeRaw;
   const host = read(env, 'GATEHOUSE_HOST') ?? '127.0.0.1';
   const port = integer(env, 'GATEHOUSE_PORT', 8080, 0, 65535);
-  const databaseUrl = read(env, 'GATEHOUSE_DATABASE_URL') ?? DEFAULT_DATABASE;
+  const databaseUrl = read(env, 'GATEHOUSE_DATABASE_URL') ?? defaultDatabasePath();
   const tlsCert = read(env, 'GATEHOUSE_TLS_CERT') ?? null;
   const tlsKey = read(env, 'GATEHOUSE_TLS_KEY') ?? null;
   if ((tlsCert === null) !== (tlsKey === null)) {

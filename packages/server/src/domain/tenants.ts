@@ -1,6 +1,6 @@
 import { invalidField, ProblemError } from '../errors/errors.ts';
 import type { Tenant } from '../model/types.ts';
-import { countTenants, findTenant, insertTenant } from '../storage/repositories/tenants.ts';
+import { countTenants, findTenant, insertTenant, listAllTenants } from '../storage/repositories/tenants.ts';
 import { findUserByEmail, insertMembership, insertUser } from '../storage/repositories/users.ts';
 import { findWorkspace, insertWorkspace } from '../storage/repositories/workspaces.ts';
 import { type Db, inTransaction } from '../storage/transaction.ts';
@@ -57,13 +57,23 @@ export async function createTenant(db: Db, input: NewTenant, by: Actor): Promise
 
 /** First-run set-up: refuses once any tenant exists, so that it cannot be replayed against a live installation. */
 export async function initialize(db: Db, input: NewTenant, by: Actor): Promise<CreatedTenant> {
+  await refuseIfInitialized(db);
+  return createTenant(db, input, by);
+}
+
+/** The conflict {@link initialize} answers once an organization exists (the CLI checks before asking for a password). */
+export async function refuseIfInitialized(db: Db): Promise<void> {
   if ((await countTenants(db)) > 0) {
     throw new ProblemError(
       'conflict',
       'Gatehouse is already initialized; add an organization with `gatehouse tenants create`',
     );
   }
-  return createTenant(db, input, by);
+}
+
+/** Every organization, by id (the operator's view: the CLI). */
+export function listTenants(db: Db): Promise<Tenant[]> {
+  return listAllTenants(db);
 }
 
 /** The tenant, or a 404 problem: the one check every operation on an organization starts with. */

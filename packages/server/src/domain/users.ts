@@ -32,6 +32,11 @@ export function findUser(db: Db, userId: number): Promise<User | undefined> {
   return findUserById(db, userId);
 }
 
+/** Whether an account with this email exists (the CLI asks for a new account's password only). */
+export async function hasAccount(db: Db, email: string): Promise<boolean> {
+  return (await findUserByEmail(db, email)) !== undefined;
+}
+
 /** Whether the user is a member of the tenant. */
 export async function isMember(db: Db, tenantId: number, userId: number): Promise<boolean> {
   return (await findMembership(db, tenantId, userId)) !== undefined;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { API_SCOPE, SCOPES } from '../domain/scopes.ts';
 import { CLIENT_AUTH_METHODS } from './client-auth.ts';
+import { DOCUMENTED_ONLY } from './schemas.ts';
 import { GRANTS } from './token/index.ts';
 
 /** Paths of the endpoints, relative to the issuer. */
@@ -70,8 +71,18 @@ export function discoveryRoutes(app: FastifyInstance): void {
     });
     return metadata;
   };
-  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
-    app.get(path, { schema: { hide: true } }, async (_request, reply) => {
+  const paths = {
+    '/.well-known/oauth-authorization-server': 'Authorization server metadata (RFC 8414)',
+    '/.well-known/openid-configuration': 'Authorization server metadata, at the path the original API used',
+  };
+  for (const [path, summary] of Object.entries(paths)) {
+    const schema = {
+      tags: ['OAuth2'],
+      summary,
+      description: 'Public, cacheable for 5 minutes.',
+      response: { 200: { description: 'The metadata', $ref: 'AuthorizationServerMetadata#' } },
+    };
+    app.get(path, { schema, ...DOCUMENTED_ONLY }, async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=300');
       return handler();
     });

@@ -4,6 +4,7 @@ import type { ApiKey } from '../model/types.ts';
 import type { Services } from '../services.ts';
 import { authenticateClient, clientOf } from './client-auth.ts';
 import { formParams } from './form-body.ts';
+import { clientErrors, clientSecurity, DOCUMENTED_ONLY, tokenFormSchema } from './schemas.ts';
 
 /** RFC 7662 2.2 response: `active` and, for an active token, what it grants. */
 export type IntrospectionResponse = { active: false } | ({ active: true } & Record<string, unknown>);
@@ -59,11 +60,24 @@ async function introspect(request: FastifyRequest): Promise<IntrospectionRespons
   return { active: false };
 }
 
+const schema = {
+  tags: ['OAuth2'],
+  summary: "Describe one of this client's tokens",
+  description: 'RFC 7662. Client authentication as at the token endpoint.',
+  security: clientSecurity,
+  consumes: ['application/x-www-form-urlencoded'],
+  body: tokenFormSchema,
+  response: {
+    200: { description: 'The token, active or not', $ref: 'IntrospectionResponse#' },
+    ...clientErrors,
+  },
+};
+
 /** `POST /connect/introspect` (RFC 7662): client-authenticated. */
 export function introspectionRoute(connect: FastifyInstance): void {
   connect.post(
     '/connect/introspect',
-    { schema: { hide: true }, config: { rateLimit: false }, preHandler: [authenticateClient] },
+    { schema, ...DOCUMENTED_ONLY, config: { rateLimit: false }, preHandler: [authenticateClient] },
     introspect,
   );
 }

@@ -7,6 +7,7 @@ import type { ApiKey } from '../model/types.ts';
 import type { Services } from '../services.ts';
 import { authenticateClient, clientOf } from './client-auth.ts';
 import { formParams } from './form-body.ts';
+import { clientErrors, clientSecurity, DOCUMENTED_ONLY, tokenFormSchema } from './schemas.ts';
 
 export interface RevocationContext {
   token: string;
@@ -59,6 +60,24 @@ async function revoke(request: FastifyRequest, reply: FastifyReply): Promise<Fas
   return reply.code(200).send();
 }
 
+const schema = {
+  tags: ['OAuth2'],
+  summary: 'Revoke an access token or a refresh token',
+  description:
+    'RFC 7009. A refresh token takes the access tokens issued from it along. Client authentication as at the token endpoint.',
+  security: clientSecurity,
+  consumes: ['application/x-www-form-urlencoded'],
+  body: tokenFormSchema,
+  response: {
+    200: {
+      description:
+        'Revoked, or not a live token of this client: the same empty answer either way (RFC 7009 2.2)',
+      type: 'null',
+    },
+    ...clientErrors,
+  },
+};
+
 /**
  * `POST /connect/revocation` (RFC 7009): client-authenticated; answers 200 whether or not the token
  * was known, valid, or the client's own (2.2), so it reveals nothing about other clients' tokens.
@@ -66,7 +85,12 @@ async function revoke(request: FastifyRequest, reply: FastifyReply): Promise<Fas
 export function revocationRoute(connect: FastifyInstance): void {
   connect.post(
     '/connect/revocation',
-    { schema: { hide: true }, config: { rateLimit: false }, preHandler: [authenticateClient, corsForClient] },
+    {
+      schema,
+      ...DOCUMENTED_ONLY,
+      config: { rateLimit: false },
+      preHandler: [authenticateClient, corsForClient],
+    },
     revoke,
   );
 }

@@ -5,6 +5,7 @@ import { acceptOnlyForms } from './form-body.ts';
 import { introspectionRoute } from './introspection.ts';
 import { jwksRoute } from './jwks.ts';
 import { revocationRoute } from './revocation.ts';
+import { OAUTH_SCHEMAS } from './schemas.ts';
 import { tokenRoute } from './token/index.ts';
 
 /** RFC 6749 5.1 and 5.2: responses with tokens, and the errors of these endpoints, are never cached. */
@@ -29,6 +30,8 @@ const connectScope: FastifyPluginAsync = async (connect) => {
 
 /** The authorization server's JSON endpoints: discovery and JWKS (public, cacheable), and `/connect/*`. */
 export async function oauthRoutes(app: FastifyInstance): Promise<void> {
+  // At the root, where the OpenAPI document resolves them (as the REST API's in api/index.ts).
+  for (const schema of OAUTH_SCHEMAS) app.addSchema(schema);
   discoveryRoutes(app);
   jwksRoute(app);
   await app.register(connectScope);

@@ -71,3 +71,13 @@ export function runCli(args: string[], env: Record<string, string>, cwd: string)
 
 /** The one JSON object a `--json` run printed. */
 export const cliJson = (run: CliRun) => JSON.parse(run.stdout);
+
+/**
+ * The error a failed `--json` run reported: the last line of stderr, `{"error": {code, message}}` (the
+ * lines before it say which database). Its stdout must be empty: stdout only ever holds results.
+ */
+export function cliError(run: CliRun): { code: string; message: string } {
+  if (run.stdout !== '') throw new Error(`a failed run printed on stdout: ${run.stdout}`);
+  const last = run.stderr.trimEnd().split('\n').at(-1) ?? '';
+  return JSON.parse(last).error;
+}

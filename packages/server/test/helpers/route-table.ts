@@ -386,12 +386,13 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
     url: '/.well-known/openid-configuration/jwks',
     answer: { status: 200, contentType: /^application\/jwk-set\+json/ },
   },
+  // The API reference: Gatehouse's Swagger UI page, at the URL the original API's documentation links.
   {
     kind: 'public',
     method: 'GET',
     path: '/swagger/index.html',
     url: '/swagger/index.html',
-    answer: { status: 302, location: '/swagger/static/index.html' },
+    answer: { status: 200, contentType: /^text\/html/ },
   },
   {
     kind: 'public',
@@ -400,14 +401,14 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
     url: '/swagger/v1/swagger.json',
     answer: { status: 200, contentType: /^application\/json/ },
   },
-  // Swagger UI's own routes. `static/index.html` is answered by openapi.ts with a fixed target (the
-  // plugin's own redirect could loop or leave the site).
+  // Swagger UI's own routes. `/swagger` and `static/index.html` are answered by swagger-ui.ts with fixed
+  // targets (the plugin's own redirect could loop or leave the site); `/swagger/` is the page.
   {
     kind: 'public',
     method: 'GET',
     path: '/swagger',
     url: '/swagger',
-    answer: { status: 200, contentType: /^text\/html/ },
+    answer: { status: 302, location: '/swagger/index.html' },
   },
   {
     kind: 'public',
@@ -422,6 +423,28 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
     path: '/swagger/json',
     url: '/swagger/json',
     answer: { status: 200, contentType: /^application\/json/ },
+  },
+  // Gatehouse's theme around Swagger UI (http/swagger-ui-assets.ts).
+  {
+    kind: 'public',
+    method: 'GET',
+    path: '/swagger/static/theme/gatehouse.css',
+    url: '/swagger/static/theme/gatehouse.css',
+    answer: { status: 200, contentType: /^text\/css/ },
+  },
+  {
+    kind: 'public',
+    method: 'GET',
+    path: '/swagger/static/theme/gatehouse.js',
+    url: '/swagger/static/theme/gatehouse.js',
+    answer: { status: 200, contentType: /^application\/javascript/ },
+  },
+  {
+    kind: 'public',
+    method: 'GET',
+    path: '/swagger/static/theme/favicon.svg',
+    url: '/swagger/static/theme/favicon.svg',
+    answer: { status: 200, contentType: /^image\/svg\+xml/ },
   },
   {
     kind: 'public',

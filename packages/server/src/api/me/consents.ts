@@ -3,7 +3,7 @@ import { listAuthorizedApps } from '../../domain/consents.ts';
 import { principalOf } from '../../http/authenticate.ts';
 import { requireUser } from '../../http/require-permission.ts';
 import { authenticated } from '../guards.ts';
-import { authErrors, pageOf, security } from '../schemas.ts';
+import { authErrors, pageOf, userSecurity } from '../schemas.ts';
 
 async function list(request: FastifyRequest) {
   const { user, tenantId } = principalOf(request);
@@ -22,7 +22,7 @@ export function listMyConsentsRoute(api: FastifyInstance): void {
       schema: {
         tags: ['Identity'],
         summary: 'The applications you allowed (user tokens only)',
-        security,
+        security: userSecurity,
         response: { 200: pageOf('Consent'), ...authErrors },
       },
     },

@@ -5,7 +5,7 @@ import { actorOf } from '../../http/actor.ts';
 import { principalOf } from '../../http/authenticate.ts';
 import { requirePermission, requireUser } from '../../http/require-permission.ts';
 import { authenticated } from '../guards.ts';
-import { authErrors, publicKeyParam, security } from '../schemas.ts';
+import { authErrors, publicKeyParam, userSecurity } from '../schemas.ts';
 
 type Request = FastifyRequest<{ Params: { publicKey: string } }>;
 
@@ -31,7 +31,7 @@ export function revokeMyConsentRoute(api: FastifyInstance): void {
       schema: {
         tags: ['Identity'],
         summary: 'Withdraw your consent to an application (user tokens only)',
-        security,
+        security: userSecurity,
         params: publicKeyParam,
         response: { 204: { type: 'null' }, 403: { $ref: 'Problem#' }, ...authErrors },
       },

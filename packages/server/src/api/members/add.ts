@@ -71,6 +71,8 @@ export function addMemberRoute(api: FastifyInstance): void {
           201: { $ref: 'AddedMember#' },
           403: { $ref: 'Problem#' },
           409: { $ref: 'Problem#' },
+          // Every new account's password is hashed, in a bounded number of slots (domain/passwords.ts).
+          503: { $ref: 'Problem#' },
           ...adminErrors,
         },
       },

@@ -3,7 +3,7 @@ import { listVisibleWorkspaces } from '../../domain/workspaces.ts';
 import { principalOf } from '../../http/authenticate.ts';
 import type { Page, PageQuery, Workspace } from '../../model/types.ts';
 import { authenticated } from '../guards.ts';
-import { authErrors, pageOf, pageQuerySchema, security } from '../schemas.ts';
+import { authErrors, pageOf, pageQuerySchema, security, WORKSPACES_EXAMPLE } from '../schemas.ts';
 
 type Request = FastifyRequest<{ Querystring: PageQuery }>;
 
@@ -22,7 +22,7 @@ export function listWorkspacesRoute(api: FastifyInstance): void {
         summary: 'List the workspaces the caller may see',
         security,
         querystring: pageQuerySchema,
-        response: { 200: pageOf('Workspace'), ...authErrors },
+        response: { 200: pageOf('Workspace', WORKSPACES_EXAMPLE), ...authErrors },
       },
     },
     listWorkspaces,

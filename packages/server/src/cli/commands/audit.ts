@@ -1,42 +1,59 @@
 import { readTenantAuditLog } from '../../domain/audit-log.ts';
-import { parse, positiveInt, timestamp } from '../args.ts';
+import { requireTenant } from '../../domain/tenants.ts';
+import { positiveInt, timestamp } from '../args.ts';
 import { withStorage } from '../context.ts';
-import { type Output, UsageError } from '../output.ts';
+import { TENANT } from '../flags.ts';
+import { UsageError } from '../output.ts';
+import { command, group } from '../spec.ts';
 
-const USAGE =
-  'usage: gatehouse audit list --tenant ID [--action A] [--actor A] [--from ISO] [--to ISO] [--page N] [--size N]';
+const list = command({
+  name: 'list',
+  summary: "an organization's audit log, newest first, a page at a time",
+  flags: {
+    tenant: TENANT,
+    action: {
+      type: 'string',
+      value: 'ACTION',
+      description: 'only this action (api_key.revoked, member.added...)',
+    },
+    actor: {
+      type: 'string',
+      value: 'ACTOR',
+      description: 'only events by this actor (cli, user:12, api_key:gpk_...)',
+    },
+    from: { type: 'string', value: 'ISO', description: 'events at or after this date and time' },
+    to: { type: 'string', value: 'ISO', description: 'events before this date and time' },
+    page: { type: 'string', value: 'N', description: 'the page to print (default: 1)' },
+    size: { type: 'string', value: 'N', description: 'events per page, at most 500 (default: 50)' },
+  },
+  async run({ values }, out) {
+    const tenantId = positiveInt(values.tenant, 'tenant');
+    const page = values.page === undefined ? 1 : positiveInt(values.page, 'page');
+    const size = values.size === undefined ? 50 : positiveInt(values.size, 'size');
+    if (size > 500) throw new UsageError('--size must be at most 500');
+    const filter = {
+      action: values.action,
+      actor: values.actor,
+      from: values.from === undefined ? undefined : timestamp(values.from, 'from'),
+      to: values.to === undefined ? undefined : timestamp(values.to, 'to'),
+    };
+    const found = await withStorage(out, async ({ db }) => {
+      await requireTenant(db, tenantId);
+      return readTenantAuditLog(db, tenantId, { page, size }, filter);
+    });
+    out.result(found, () =>
+      found.items.length
+        ? found.items
+            .map((e) => `${e.createdAt}  ${e.action.padEnd(24)}  ${e.actor}  ${e.target ?? ''}`)
+            .join('\n')
+        : `No audit events match in organization ${tenantId}.`,
+    );
+  },
+});
 
-/** `gatehouse audit list`: an organization's audit log, newest first, a page at a time. */
-export async function audit(args: string[], out: Output): Promise<void> {
-  const [sub, ...rest] = args;
-  if (sub !== 'list') throw new UsageError(USAGE);
-  const { values } = parse(rest, {
-    tenant: { type: 'string' },
-    action: { type: 'string' },
-    actor: { type: 'string' },
-    from: { type: 'string' },
-    to: { type: 'string' },
-    page: { type: 'string' },
-    size: { type: 'string' },
-  });
-  const tenantId = positiveInt(values.tenant, 'tenant');
-  const page = values.page === undefined ? 1 : positiveInt(values.page, 'page');
-  const size = values.size === undefined ? 50 : positiveInt(values.size, 'size');
-  if (size > 500) throw new UsageError('--size must be at most 500');
-  const filter = {
-    action: values.action,
-    actor: values.actor,
-    from: values.from === undefined ? undefined : timestamp(values.from, 'from'),
-    to: values.to === undefined ? undefined : timestamp(values.to, 'to'),
-  };
-  const found = await withStorage((storage) =>
-    readTenantAuditLog(storage.db, tenantId, { page, size }, filter),
-  );
-  out.result(found, () =>
-    found.items.length
-      ? found.items
-          .map((e) => `${e.createdAt}  ${e.action.padEnd(24)}  ${e.actor}  ${e.target ?? ''}`)
-          .join('\n')
-      : `No audit events match in organization ${tenantId}.`,
-  );
-}
+/** `gatehouse audit list`: an organization's audit log. */
+export const audit = group({
+  name: 'audit',
+  summary: 'the audit log of an organization',
+  subcommands: [list],
+});

@@ -1,5 +1,7 @@
 import {
   createApiKey,
+  getKey,
+  getKeyListing,
   type KeyUpdate,
   keyStatus,
   listKeys,
@@ -9,24 +11,14 @@ import {
 } from '../../domain/api-keys.ts';
 import { CLI_ACTOR } from '../../domain/audit.ts';
 import { isPermission } from '../../domain/permissions.ts';
+import { requireTenant } from '../../domain/tenants.ts';
 import { parseDuration } from '../../domain/validation.ts';
-import type { ApiKey, ApiKeyListing, Permission } from '../../model/types.ts';
-import { allPages, onePositional, parse, positiveInt, timestamp } from '../args.ts';
+import type { ApiKey, ApiKeyListing } from '../../model/types.ts';
+import { allPages, positiveInt, timestamp } from '../args.ts';
 import { withStorage } from '../context.ts';
-import { type Output, UsageError } from '../output.ts';
-
-const USAGE = `usage:
-  gatehouse keys create --tenant ID [--workspace ID] [--label L] [--permissions read|write|admin]
-                        [--redirect-uri URL]... [--cors-origin ORIGIN]... [--expires-in 30d | --expires-at ISO]
-  gatehouse keys list --tenant ID [--workspace ID] [--status active|revoked|expired] [--search TEXT]
-  gatehouse keys update PUBLIC_KEY [--label L] [--redirect-uri URL]... [--no-redirect-uris]
-                        [--cors-origin ORIGIN]... [--no-cors-origins] [--expires-in 30d | --expires-at ISO | --no-expiry]
-  gatehouse keys revoke PUBLIC_KEY
-  gatehouse keys rotate PUBLIC_KEY [--grace 1h]`;
-
-const KEY_STATUSES = ['active', 'revoked', 'expired'] as const;
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+import { iso, TENANT } from '../flags.ts';
+import { UsageError } from '../output.ts';
+import { command, group } from '../spec.ts';
 
 function view(key: ApiKey | ApiKeyListing) {
   return {
@@ -42,10 +34,16 @@ function view(key: ApiKey | ApiKeyListing) {
   };
 }
 
-function permissionsOf(value: string | undefined): Permission | undefined {
-  if (value === undefined) return undefined;
-  if (!isPermission(value)) throw new UsageError('--permissions must be read, write or admin');
-  return value;
+/** A key as listed: its settings, status and use, and the last 4 characters of its private key only. */
+function listingView(key: ApiKeyListing) {
+  return {
+    ...view(key),
+    status: keyStatus(key, Date.now()) ?? 'active',
+    last4: key.last4,
+    createdAt: iso(key.createdAt),
+    lastUsedAt: iso(key.lastUsedAt),
+    revokedAt: iso(key.revokedAt),
+  };
 }
 
 function issuedLines(key: ApiKey, privateKey: string, what: string): string {
@@ -57,141 +55,228 @@ function issuedLines(key: ApiKey, privateKey: string, what: string): string {
   ].join('\n');
 }
 
-async function create(rest: string[], out: Output): Promise<void> {
-  const { values } = parse(rest, {
-    tenant: { type: 'string' },
-    workspace: { type: 'string' },
-    label: { type: 'string' },
-    permissions: { type: 'string' },
-    'redirect-uri': { type: 'string', multiple: true },
-    'cors-origin': { type: 'string', multiple: true },
-    'expires-in': { type: 'string' },
-    'expires-at': { type: 'string' },
-  });
-  const input = {
-    tenantId: positiveInt(values.tenant, 'tenant'),
-    workspaceId: values.workspace === undefined ? null : positiveInt(values.workspace, 'workspace'),
-    label: values.label,
-    permissions: permissionsOf(values.permissions),
-    redirectUris: values['redirect-uri'] ?? [],
-    corsOrigins: values['cors-origin'] ?? [],
-    expiresInMs:
-      values['expires-in'] === undefined ? undefined : parseDuration(values['expires-in'], '--expires-in'),
-    expiresAt: values['expires-at'] === undefined ? undefined : timestamp(values['expires-at'], 'expires-at'),
-  };
-  const issued = await withStorage((storage) => createApiKey(storage.db, input, CLI_ACTOR));
-  out.result({ ...view(issued.key), privateKey: issued.privateKey }, () =>
-    issuedLines(issued.key, issued.privateKey, 'created'),
-  );
-}
+const PUBLIC_KEY = { name: 'PUBLIC_KEY', description: 'the key, by its public key (gpk_...)' } as const;
+const REDIRECT_URI = {
+  type: 'string',
+  value: 'URL',
+  multiple: true,
+  description: 'an OAuth redirect URL of the app (https, or http on a loopback address); repeatable',
+} as const;
+const CORS_ORIGIN = {
+  type: 'string',
+  value: 'ORIGIN',
+  multiple: true,
+  description: 'a browser origin allowed to call the API with this key; repeatable',
+} as const;
+const EXPIRES_IN = {
+  type: 'string',
+  value: 'DURATION',
+  description: 'expire after 30d, 12h, 15m...',
+} as const;
+const EXPIRES_AT = { type: 'string', value: 'ISO', description: 'expire at this date and time' } as const;
 
-async function list(rest: string[], out: Output): Promise<void> {
-  const { values } = parse(rest, {
-    tenant: { type: 'string' },
-    workspace: { type: 'string' },
-    status: { type: 'string' },
-    search: { type: 'string' },
-  });
-  const tenantId = positiveInt(values.tenant, 'tenant');
-  const status = KEY_STATUSES.find((s) => s === values.status);
-  if (values.status !== undefined && !status)
-    throw new UsageError('--status must be active, revoked or expired');
-  const query = {
-    workspaceId: values.workspace === undefined ? undefined : positiveInt(values.workspace, 'workspace'),
-    status,
-    q: values.search,
-  };
-  const listed = await withStorage((storage) =>
-    allPages((page) => listKeys(storage.db, tenantId, { ...query, page, size: 500 })),
-  );
-  const items = listed.map((key) => ({
-    ...view(key),
-    status: keyStatus(key, Date.now()) ?? 'active',
-    last4: key.last4,
-    createdAt: iso(key.createdAt),
-    lastUsedAt: iso(key.lastUsedAt),
-    revokedAt: iso(key.revokedAt),
-  }));
-  out.result({ items, total: items.length }, () =>
-    items.length
-      ? items
-          .map(
-            (k) =>
-              `${k.publicKey}  …${k.last4 ?? '----'}  ${k.status.padEnd(7)}  ${k.permissions.padEnd(5)}  ${k.workspaceId ?? 'org'}  ${k.label}`,
-          )
-          .join('\n')
-      : `No API keys in organization ${tenantId}.`,
-  );
-}
+const create = command({
+  name: 'create',
+  summary: 'an API key; prints its private key once',
+  flags: {
+    tenant: TENANT,
+    workspace: { type: 'string', value: 'ID', description: 'limit the key to this workspace' },
+    label: { type: 'string', value: 'TEXT', description: 'what the key is for' },
+    permissions: {
+      type: 'string',
+      value: 'P',
+      choices: ['read', 'write', 'admin'],
+      description: 'read, write (default) or admin (the admin API; not for a workspace key)',
+    },
+    'redirect-uri': REDIRECT_URI,
+    'cors-origin': CORS_ORIGIN,
+    'expires-in': EXPIRES_IN,
+    'expires-at': EXPIRES_AT,
+  },
+  async run({ values }, out) {
+    if (values['expires-in'] !== undefined && values['expires-at'] !== undefined)
+      throw new UsageError('give one of --expires-in and --expires-at');
+    const input = {
+      tenantId: positiveInt(values.tenant, 'tenant'),
+      workspaceId: values.workspace === undefined ? null : positiveInt(values.workspace, 'workspace'),
+      label: values.label,
+      // Checked against the flag's choices already; narrowed for the type.
+      permissions:
+        values.permissions !== undefined && isPermission(values.permissions) ? values.permissions : undefined,
+      redirectUris: values['redirect-uri'] ?? [],
+      corsOrigins: values['cors-origin'] ?? [],
+      expiresInMs:
+        values['expires-in'] === undefined ? undefined : parseDuration(values['expires-in'], '--expires-in'),
+      expiresAt:
+        values['expires-at'] === undefined ? undefined : timestamp(values['expires-at'], 'expires-at'),
+    };
+    const issued = await withStorage(out, ({ db }) => createApiKey(db, input, CLI_ACTOR));
+    out.result({ ...view(issued.key), privateKey: issued.privateKey }, () =>
+      issuedLines(issued.key, issued.privateKey, 'created'),
+    );
+  },
+});
 
-async function update(rest: string[], out: Output): Promise<void> {
-  const { values, positionals } = parse(rest, {
-    label: { type: 'string' },
-    'redirect-uri': { type: 'string', multiple: true },
-    'no-redirect-uris': { type: 'boolean' },
-    'cors-origin': { type: 'string', multiple: true },
-    'no-cors-origins': { type: 'boolean' },
-    'expires-in': { type: 'string' },
-    'expires-at': { type: 'string' },
-    'no-expiry': { type: 'boolean' },
-  });
-  const publicKey = onePositional(positionals, 'public key', USAGE);
-  const expiries = [values['expires-in'], values['expires-at'], values['no-expiry']].filter(
-    (v) => v !== undefined,
-  );
-  if (expiries.length > 1) throw new UsageError('give one of --expires-in, --expires-at and --no-expiry');
-  const changes: KeyUpdate = {
-    label: values.label,
-    redirectUris: values['no-redirect-uris'] ? [] : values['redirect-uri'],
-    corsOrigins: values['no-cors-origins'] ? [] : values['cors-origin'],
-    expiresAt: values['no-expiry']
-      ? null
-      : values['expires-in'] !== undefined
-        ? Date.now() + parseDuration(values['expires-in'], '--expires-in')
-        : values['expires-at'] !== undefined
-          ? timestamp(values['expires-at'], 'expires-at')
-          : undefined,
-  };
-  if (Object.values(changes).every((v) => v === undefined))
-    throw new UsageError(`nothing to change\n${USAGE}`);
-  const key = await withStorage((storage) => updateKey(storage.db, publicKey, changes, CLI_ACTOR));
-  out.result(view(key), () => `API key ${publicKey} updated; running servers apply it within a second.`);
-}
+const KEY_STATUSES = ['active', 'revoked', 'expired'] as const;
+
+const list = command({
+  name: 'list',
+  summary: "an organization's keys (never their private keys)",
+  flags: {
+    tenant: TENANT,
+    workspace: { type: 'string', value: 'ID', description: "only this workspace's keys" },
+    status: {
+      type: 'string',
+      value: 'STATUS',
+      choices: KEY_STATUSES,
+      description: 'active, revoked or expired',
+    },
+    search: {
+      type: 'string',
+      value: 'TEXT',
+      description: 'only keys whose label or public key contains TEXT',
+    },
+  },
+  async run({ values }, out) {
+    const tenantId = positiveInt(values.tenant, 'tenant');
+    const query = {
+      workspaceId: values.workspace === undefined ? undefined : positiveInt(values.workspace, 'workspace'),
+      status: KEY_STATUSES.find((s) => s === values.status),
+      q: values.search,
+    };
+    const listed = await withStorage(out, async ({ db }) => {
+      await requireTenant(db, tenantId);
+      return allPages((page) => listKeys(db, tenantId, { ...query, page, size: 500 }));
+    });
+    const items = listed.map(listingView);
+    out.result({ items, total: items.length }, () =>
+      items.length
+        ? items
+            .map(
+              (k) =>
+                `${k.publicKey}  …${k.last4 ?? '----'}  ${k.status.padEnd(7)}  ${k.permissions.padEnd(5)}  ${k.workspaceId ?? 'org'}  ${k.label}`,
+            )
+            .join('\n')
+        : `No API keys in organization ${tenantId}.`,
+    );
+  },
+});
+
+const show = command({
+  name: 'show',
+  summary: "one key's settings, status and last use (never its private key)",
+  positional: PUBLIC_KEY,
+  flags: {},
+  async run({ positional }, out) {
+    const key = await withStorage(out, async ({ db }) => {
+      const found = await getKey(db, positional);
+      return getKeyListing(db, positional, found.tenantId);
+    });
+    const shown = listingView(key);
+    out.result(shown, () =>
+      [
+        `API key ${shown.id}: ${shown.label}`,
+        `  public key (client_id):  ${shown.publicKey}`,
+        `  private key:             …${shown.last4 ?? '----'} (only its last 4 characters are kept in clear)`,
+        `  organization:            ${shown.tenantId}`,
+        `  workspace:               ${shown.workspaceId ?? 'all (an organization key)'}`,
+        `  permissions:             ${shown.permissions}`,
+        `  status:                  ${shown.status}`,
+        `  redirect URIs:           ${shown.redirectUris.join(' ') || 'none'}`,
+        `  CORS origins:            ${shown.corsOrigins.join(' ') || 'none'}`,
+        `  created:                 ${shown.createdAt}`,
+        `  expires:                 ${shown.expiresAt ?? 'never'}`,
+        `  last used:               ${shown.lastUsedAt ?? 'never'}`,
+        ...(shown.revokedAt ? [`  revoked:                 ${shown.revokedAt}`] : []),
+      ].join('\n'),
+    );
+  },
+});
+
+const update = command({
+  name: 'update',
+  summary: "change a key's settings (never its permissions or secret)",
+  positional: PUBLIC_KEY,
+  flags: {
+    label: { type: 'string', value: 'TEXT', description: 'a new label' },
+    'redirect-uri': {
+      ...REDIRECT_URI,
+      description: 'the redirect URLs, replacing the current ones; repeatable',
+    },
+    'no-redirect-uris': { type: 'boolean', description: 'remove every redirect URL' },
+    'cors-origin': {
+      ...CORS_ORIGIN,
+      description: 'the CORS origins, replacing the current ones; repeatable',
+    },
+    'no-cors-origins': { type: 'boolean', description: 'remove every CORS origin' },
+    'expires-in': EXPIRES_IN,
+    'expires-at': EXPIRES_AT,
+    'no-expiry': { type: 'boolean', description: 'never expire' },
+  },
+  async run({ values, positional }, out) {
+    const expiries = [values['expires-in'], values['expires-at'], values['no-expiry']].filter(
+      (v) => v !== undefined,
+    );
+    if (expiries.length > 1) throw new UsageError('give one of --expires-in, --expires-at and --no-expiry');
+    const changes: KeyUpdate = {
+      label: values.label,
+      redirectUris: values['no-redirect-uris'] ? [] : values['redirect-uri'],
+      corsOrigins: values['no-cors-origins'] ? [] : values['cors-origin'],
+      expiresAt: values['no-expiry']
+        ? null
+        : values['expires-in'] !== undefined
+          ? Date.now() + parseDuration(values['expires-in'], '--expires-in')
+          : values['expires-at'] !== undefined
+            ? timestamp(values['expires-at'], 'expires-at')
+            : undefined,
+    };
+    if (Object.values(changes).every((v) => v === undefined))
+      throw new UsageError('nothing to change; run gatehouse keys update --help');
+    const key = await withStorage(out, ({ db }) => updateKey(db, positional, changes, CLI_ACTOR));
+    out.result(view(key), () => `API key ${positional} updated; running servers apply it within a second.`);
+  },
+});
+
+const revoke = command({
+  name: 'revoke',
+  summary: 'revoke a key at once, on every instance (again: changes nothing)',
+  positional: PUBLIC_KEY,
+  flags: {},
+  async run({ positional }, out) {
+    const key = await withStorage(out, ({ db }) => revokeApiKey(db, positional, CLI_ACTOR));
+    out.result({ ...view(key), revokedAt: iso(key.revokedAt) }, () => `API key ${positional} revoked.`);
+  },
+});
+
+const rotate = command({
+  name: 'rotate',
+  summary: 'a new private key; the previous one works for the grace period',
+  positional: PUBLIC_KEY,
+  flags: {
+    grace: {
+      type: 'string',
+      value: 'DURATION',
+      description: 'how long the previous private key keeps working: 0 (default) to 24h',
+    },
+  },
+  async run({ values, positional }, out) {
+    const graceMs = values.grace === undefined ? 0 : parseDuration(values.grace, '--grace');
+    const issued = await withStorage(out, ({ db }) => rotateApiKey(db, positional, graceMs, CLI_ACTOR));
+    const graceEndsAt = iso(Date.now() + graceMs);
+    out.result(
+      { ...view(issued.key), privateKey: issued.privateKey, previousKeyExpiresAt: graceEndsAt },
+      () =>
+        [
+          `API key ${positional} rotated; the previous private key works until ${graceEndsAt}.`,
+          `  new private key: ${issued.privateKey}`,
+        ].join('\n'),
+    );
+  },
+});
 
 /** `gatehouse keys ...`: API keys of an organization, through the same domain functions as the admin API. */
-export async function keys(args: string[], out: Output): Promise<void> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'create':
-      return create(rest, out);
-    case 'list':
-      return list(rest, out);
-    case 'update':
-      return update(rest, out);
-    case 'revoke': {
-      const { positionals } = parse(rest, {});
-      const publicKey = onePositional(positionals, 'public key', USAGE);
-      const key = await withStorage((storage) => revokeApiKey(storage.db, publicKey, CLI_ACTOR));
-      out.result({ ...view(key), revokedAt: iso(key.revokedAt) }, () => `API key ${publicKey} revoked.`);
-      return;
-    }
-    case 'rotate': {
-      const { values, positionals } = parse(rest, { grace: { type: 'string' } });
-      const publicKey = onePositional(positionals, 'public key', USAGE);
-      const graceMs = values.grace === undefined ? 0 : parseDuration(values.grace, '--grace');
-      const issued = await withStorage((storage) => rotateApiKey(storage.db, publicKey, graceMs, CLI_ACTOR));
-      const graceEndsAt = iso(Date.now() + graceMs);
-      out.result(
-        { ...view(issued.key), privateKey: issued.privateKey, previousKeyExpiresAt: graceEndsAt },
-        () =>
-          [
-            `API key ${publicKey} rotated; the previous private key works until ${graceEndsAt}.`,
-            `  new private key: ${issued.privateKey}`,
-          ].join('\n'),
-      );
-      return;
-    }
-    default:
-      throw new UsageError(USAGE);
-  }
-}
+export const keys = group({
+  name: 'keys',
+  summary: 'API keys of an organization',
+  subcommands: [create, list, show, update, revoke, rotate],
+});

@@ -1,14 +1,15 @@
-import type { Output } from '../output.ts';
-import { UsageError } from '../output.ts';
-import { addMemberCommand } from './members.ts';
+import { command, group } from '../spec.ts';
+import { add, list } from './members.ts';
 
-const USAGE =
-  'usage: gatehouse users create --tenant ID --email E [--password P] --role owner|admin|member ' +
-  '[--workspace ID]... [--display-name NAME]   (the same as `gatehouse members add`)';
-
-/** `gatehouse users create`: kept for scripts written before `members add`, which it is. */
-export async function users(args: string[], out: Output): Promise<void> {
-  const [sub, ...rest] = args;
-  if (sub !== 'create') throw new UsageError(USAGE);
-  await addMemberCommand(rest, out);
-}
+/**
+ * `gatehouse users ...`: the people of an organization, under the name most look for first. `users create`
+ * is `members add` (kept for scripts written before it) and `users list` is `members list`.
+ */
+export const users = group({
+  name: 'users',
+  summary: 'the same as members: create is members add, list is members list',
+  subcommands: [
+    command({ ...add, name: 'create', summary: `the same as members add: ${add.summary}` }),
+    command({ ...list, summary: `the same as members list: ${list.summary}` }),
+  ],
+});

@@ -4,6 +4,13 @@ import { corsForClient } from '../../http/cors.ts';
 import { limitClient } from '../../http/rate-limit.ts';
 import { authenticateClient, clientOf } from '../client-auth.ts';
 import { type FormParams, formParams } from '../form-body.ts';
+import {
+  clientErrors,
+  clientSecretPostFields,
+  clientSecurity,
+  DOCUMENTED_ONLY,
+  TOKEN_EXAMPLES,
+} from '../schemas.ts';
 import { authorizationCode } from './authorization-code.ts';
 import { clientCredentials } from './client-credentials.ts';
 import type { GrantHandler, TokenResponse } from './grant.ts';
@@ -39,6 +46,55 @@ function issueTokens(request: FastifyRequest): Promise<TokenResponse> {
   return grantOf(params)({ request, params, client: clientOf(request), services: request.server.services });
 }
 
+/** The token request's form fields; which ones a grant reads is in each description. */
+const body = {
+  type: 'object',
+  properties: {
+    grant_type: { type: 'string', enum: [...GRANTS.keys()] },
+    scope: {
+      type: 'string',
+      description:
+        'Space-separated: `api1` (required; the default for client credentials), plus `offline_access` for a refresh token (authorization code only)',
+      examples: ['api1'],
+    },
+    code: {
+      type: 'string',
+      description: '`authorization_code`: the code from the redirect (60 s, single use)',
+    },
+    redirect_uri: {
+      type: 'string',
+      description: '`authorization_code`: the redirect URI of the authorization request, byte for byte',
+    },
+    code_verifier: {
+      type: 'string',
+      description: '`authorization_code`: the PKCE verifier (RFC 7636), if a challenge was sent',
+    },
+    refresh_token: {
+      type: 'string',
+      description: '`refresh_token`: the latest refresh token (each works once)',
+    },
+    ...clientSecretPostFields,
+  },
+  required: ['grant_type'],
+} as const;
+
+const schema = {
+  tags: ['OAuth2'],
+  summary: 'Issue tokens: client credentials, authorization code (PKCE) or refresh token',
+  description:
+    'RFC 6749 3.2. Authenticate the client with HTTP Basic (`client_secret_basic`: base64 of `publicKey:privateKey`) or with `client_id` and `client_secret` in the form, not both. Answers carry `Cache-Control: no-store`.',
+  security: clientSecurity,
+  consumes: ['application/x-www-form-urlencoded'],
+  body,
+  response: {
+    200: {
+      description: 'The tokens',
+      content: { 'application/json': { schema: { $ref: 'TokenResponse#' }, examples: TOKEN_EXAMPLES } },
+    },
+    ...clientErrors,
+  },
+};
+
 /**
  * `POST /connect/token` (RFC 6749 3.2), read top to bottom: form parameters (duplicates already
  * refused by the parser), grant type, client authentication, CORS and the client's rate limit (both
@@ -48,7 +104,8 @@ export function tokenRoute(connect: FastifyInstance): void {
   connect.post(
     '/connect/token',
     {
-      schema: { hide: true },
+      schema,
+      ...DOCUMENTED_ONLY,
       config: { rateLimit: false },
       preHandler: [requireGrantType, authenticateClient, corsForClient, limitClient],
     },

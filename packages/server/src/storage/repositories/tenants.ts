@@ -38,3 +38,9 @@ export async function countTenants(db: Kysely<Database>): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** Every tenant, by id. */
+export async function listAllTenants(db: Kysely<Database>): Promise<Tenant[]> {
+  const rows = await db.selectFrom('tenants').selectAll().orderBy('id').execute();
+  return rows.map((row) => ({ id: row.id, label: row.label, createdAt: row.created_at }));
+}
