@@ -127,8 +127,11 @@ describe('gatehouse users create (CLI, SQLite)', () => {
       const { stdout } = await run(process.execPath, [BIN, 'users', 'create', ...args, '--json'], { env });
       return { code: 0, json: JSON.parse(stdout) };
     } catch (error) {
-      const failed = error as { code: number; stdout: string };
-      return { code: failed.code, json: JSON.parse(failed.stdout) };
+      // Errors go to stderr, as one JSON line with --json; stdout holds results only.
+      const failed = error as { code: number; stdout: string; stderr: string };
+      expect(failed.stdout).toBe('');
+      const line = failed.stderr.trim().split('\n').at(-1) ?? '';
+      return { code: failed.code, json: JSON.parse(line) };
     }
   };
 
@@ -165,7 +168,7 @@ describe('gatehouse users create (CLI, SQLite)', () => {
     expect(res.json).toMatchObject({ email: 'dev@cli.test', tenantId: 2, role: 'admin', created: false });
   }, 30_000);
 
-  it('answers a JSON error and a non-zero exit code for a bad role', async () => {
+  it('answers a bad role as a usage error: exit 2 and a JSON error on stderr', async () => {
     const res = await users(
       '--tenant',
       '1',
@@ -176,7 +179,7 @@ describe('gatehouse users create (CLI, SQLite)', () => {
       '--role',
       'god',
     );
-    expect(res.code).toBe(1);
-    expect(res.json.error.code).toBe('validation_failed');
+    expect(res.code).toBe(2);
+    expect(res.json.error).toEqual({ code: 'usage', message: '--role must be owner, admin or member' });
   }, 30_000);
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { KeyDecryptionError, open, seal } from '../../src/domain/key-encryption.ts';
@@ -147,6 +147,11 @@ describe('gatehouse signing-keys (CLI)', () => {
     });
     return { status: result.status, json: JSON.parse(result.stdout || 'null'), stdout: result.stdout };
   };
+  // Only `init`, `migrate` and `serve` create a database: the operator migrates first.
+  beforeAll(() => {
+    const env = { ...process.env, GATEHOUSE_DATABASE_URL: join(dir, 'db.sqlite'), GATEHOUSE_SECRET: SECRET };
+    expect(spawnSync(process.execPath, [bin, 'migrate'], { env, encoding: 'utf8' }).status).toBe(0);
+  });
 
   it('rotates and lists keys without ever printing a private part', () => {
     const first = run('rotate');
