@@ -1,23 +1,5 @@
 import type { PageRoute } from '../route-table.ts';
-
-const page = (path: string, url: PageRoute['url']): PageRoute => ({
-  kind: 'page',
-  method: 'GET',
-  path,
-  url,
-  csrf: 'none',
-  anonymous: { status: 303, answer: 'sign-in-redirect' },
-});
-
-const form = (path: string, url: PageRoute['url'], fields: PageRoute['form'] = () => ({})): PageRoute => ({
-  kind: 'page',
-  method: 'POST',
-  path,
-  url,
-  form: fields,
-  csrf: 'field',
-  anonymous: { status: 403, answer: 'html' },
-});
+import { form, page } from './kinds.ts';
 
 /**
  * The console's workspaces pages, for the common route checks (route-table.ts). The forms aim at A's
