@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../../server/src/domain/api-keys.ts';
+import { createApiKey, type IssuedApiKey } from '../../server/src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../server/src/domain/audit.ts';
 import { createTenant } from '../../server/src/domain/tenants.ts';
 import { type ListeningTestApp, listenTestApp } from '../../server/test/helpers/http.ts';
@@ -158,7 +158,7 @@ describe('the packed SDK, installed in a clean folder', () => {
 
   describe('the README example, run as written on a fresh server', () => {
     let fresh: ListeningTestApp;
-    let key: Awaited<ReturnType<typeof createApiKey>>;
+    let key: IssuedApiKey;
     beforeAll(async () => {
       fresh = await listenTestApp('sqlite');
       // What the walkthrough's `gatehouse init` and `gatehouse keys create` do.

@@ -212,6 +212,9 @@ describe('corsForKey (for endpoints that authenticate the client in the handler)
     lastUsedAt: null,
     revokedAt: null,
     permissions: 'write',
+    clientType: 'confidential',
+    postLogoutRedirectUris: [],
+    idTokenSignedResponseAlg: 'RS256',
     ...overrides,
   });
 

@@ -2,6 +2,8 @@ import { invalidField, ProblemError } from '../errors/errors.ts';
 import type {
   ApiKey,
   ApiKeyListing,
+  ClientType,
+  IdTokenAlgorithm,
   KeyBySecret,
   KeyWithSecrets,
   Page,
@@ -73,6 +75,10 @@ export interface NewApiKeyInput {
   permissions?: Permission | undefined;
   redirectUris?: string[] | undefined;
   corsOrigins?: string[] | undefined;
+  /** `public` for a single-page or native app: it gets no private key (DESIGN.md 1). */
+  clientType?: ClientType | undefined;
+  postLogoutRedirectUris?: string[] | undefined;
+  idTokenSignedResponseAlg?: IdTokenAlgorithm | undefined;
   /** Lifetime in milliseconds; with `expiresAt`, an error. None of the two: the key does not expire. */
   expiresInMs?: number | undefined;
   /** Epoch ms. */
@@ -83,6 +89,21 @@ export interface NewApiKeyInput {
 export interface IssuedApiKey {
   key: ApiKey;
   privateKey: string;
+}
+
+/** A new key: a public client's has no private key at all. */
+export interface CreatedApiKey {
+  key: ApiKey;
+  privateKey: string | null;
+}
+
+export const CLIENT_TYPES: readonly ClientType[] = ['confidential', 'public'];
+export const ID_TOKEN_ALGORITHMS: readonly IdTokenAlgorithm[] = ['RS256', 'ES256'];
+
+function checkChoice<T extends string>(value: T | undefined, allowed: readonly T[], field: string) {
+  if (value !== undefined && !allowed.includes(value))
+    throw invalidField(field, `must be one of ${allowed.join(', ')}`);
+  return value;
 }
 
 export const MAX_GRACE_MS = 24 * 3_600_000;
@@ -108,10 +129,27 @@ function expiryOf(input: { expiresInMs?: number | undefined; expiresAt?: number 
  * an `admin` key, and a workspace key cannot be one: an admin key may create only `read` and `write`
  * keys, so that no key can mint a key as strong as itself (no self-perpetuation).
  */
-export async function createApiKey(db: Db, input: NewApiKeyInput, by: Actor): Promise<IssuedApiKey> {
+export function createApiKey(
+  db: Db,
+  input: NewApiKeyInput & { clientType?: 'confidential' | undefined },
+  by: Actor,
+): Promise<IssuedApiKey>;
+export function createApiKey(db: Db, input: NewApiKeyInput, by: Actor): Promise<CreatedApiKey>;
+export async function createApiKey(db: Db, input: NewApiKeyInput, by: Actor): Promise<CreatedApiKey> {
   const label = checkLabel(input.label ?? 'API key');
   const redirectUris = checkList(input.redirectUris ?? [], 'redirectUris', checkRedirectUri);
   const corsOrigins = checkList(input.corsOrigins ?? [], 'corsOrigins', checkOrigin);
+  const postLogoutRedirectUris = checkList(
+    input.postLogoutRedirectUris ?? [],
+    'postLogoutRedirectUris',
+    checkRedirectUri,
+  );
+  const clientType = checkChoice(input.clientType, CLIENT_TYPES, 'clientType') ?? 'confidential';
+  const idTokenSignedResponseAlg = checkChoice(
+    input.idTokenSignedResponseAlg,
+    ID_TOKEN_ALGORITHMS,
+    'idTokenSignedResponseAlg',
+  );
   const permissions = input.permissions ?? DEFAULT_PERMISSION;
   const workspaceId = input.workspaceId ?? null;
   if (permissions === 'admin' && workspaceId !== null)
@@ -122,7 +160,7 @@ export async function createApiKey(db: Db, input: NewApiKeyInput, by: Actor): Pr
   const expiresAt = expiryOf(input, now);
   await requireTenant(db, input.tenantId);
   if (workspaceId !== null) await requireWorkspace(db, input.tenantId, workspaceId, 'workspaceId');
-  const privateKey = generatePrivateKey();
+  const privateKey = clientType === 'public' ? null : generatePrivateKey();
   const key = await inTransaction(db, async (trx) => {
     const created = await insertApiKey(
       trx,
@@ -136,11 +174,14 @@ export async function createApiKey(db: Db, input: NewApiKeyInput, by: Actor): Pr
         expiresAt,
         createdBy: by.actor,
         permissions,
+        clientType,
+        postLogoutRedirectUris,
+        ...(idTokenSignedResponseAlg ? { idTokenSignedResponseAlg } : {}),
       },
-      secretRecord(privateKey),
+      privateKey === null ? null : secretRecord(privateKey),
       now,
     );
-    const details = { workspaceId, permissions };
+    const details = { workspaceId, permissions, clientType };
     await audit(
       trx,
       by,
@@ -255,6 +296,8 @@ export async function rotateApiKey(
   refuseSelf(key, by, 'rotate');
   refuseUnlessOwnerFor(key, by, 'rotate');
   if (key.revokedAt !== null) throw new ProblemError('conflict', `API key ${publicKey} is revoked`);
+  if (key.clientType === 'public')
+    throw new ProblemError('conflict', `API key ${publicKey} is a public client: it has no private key`);
   // One rotation of a key at a time in this process (SQLite runs transactions one after the other, so
   // racing rotations would otherwise each see the last one's secret as current and all succeed); across
   // instances, the secrets read here must still be current when the transaction writes.
@@ -307,6 +350,8 @@ export interface KeyUpdate {
   label?: string | undefined;
   redirectUris?: string[] | undefined;
   corsOrigins?: string[] | undefined;
+  postLogoutRedirectUris?: string[] | undefined;
+  idTokenSignedResponseAlg?: IdTokenAlgorithm | undefined;
   /** Epoch ms; null removes the expiry. */
   expiresAt?: number | null | undefined;
 }
@@ -323,6 +368,14 @@ export async function updateKey(
   const redirectUris =
     changes.redirectUris && checkList(changes.redirectUris, 'redirectUris', checkRedirectUri);
   const corsOrigins = changes.corsOrigins && checkList(changes.corsOrigins, 'corsOrigins', checkOrigin);
+  const postLogoutRedirectUris =
+    changes.postLogoutRedirectUris &&
+    checkList(changes.postLogoutRedirectUris, 'postLogoutRedirectUris', checkRedirectUri);
+  const idTokenSignedResponseAlg = checkChoice(
+    changes.idTokenSignedResponseAlg,
+    ID_TOKEN_ALGORITHMS,
+    'idTokenSignedResponseAlg',
+  );
   const now = Date.now();
   if (changes.expiresAt != null && !(changes.expiresAt > now))
     throw invalidField('expiresAt', 'expiry must be in the future');
@@ -334,6 +387,8 @@ export async function updateKey(
     ...(label !== undefined ? { label } : {}),
     ...(redirectUris !== undefined ? { redirectUris } : {}),
     ...(corsOrigins !== undefined ? { corsOrigins } : {}),
+    ...(postLogoutRedirectUris !== undefined ? { postLogoutRedirectUris } : {}),
+    ...(idTokenSignedResponseAlg !== undefined ? { idTokenSignedResponseAlg } : {}),
     ...(changes.expiresAt !== undefined ? { expiresAt: changes.expiresAt } : {}),
   };
   const updated = await inTransaction(db, async (trx) => {

@@ -20,6 +20,10 @@ export interface CodeBinding {
   scope: string;
   /** PKCE S256 challenge (RFC 7636 4.2), or null when the client sent none. */
   codeChallenge: string | null;
+  /** OpenID Connect: the request's `nonce`, when the user authenticated, and the session's `sid`. */
+  nonce: string | null;
+  authTime: number | null;
+  sid: string | null;
 }
 
 /** Issues a single-use code of 256 random bits bound to client, redirect URI, user and challenge. */

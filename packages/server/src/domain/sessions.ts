@@ -6,7 +6,7 @@ import {
   insertSession,
 } from '../storage/repositories/sessions.ts';
 import type { Db } from '../storage/transaction.ts';
-import { hashSecret, isOpaqueToken, randomToken } from './secrets.ts';
+import { hashSecret, isOpaqueToken, randomId, randomToken } from './secrets.ts';
 
 /** A browser session lasts a working day at most; then the user signs in again. */
 export const SESSION_TTL_MS = 12 * 3_600_000;
@@ -25,7 +25,8 @@ export async function startSession(
   const token = randomToken(SESSION_PREFIX);
   const session = await insertSession(
     db,
-    { tokenHash: hashSecret(token), userId, expiresAt: now + SESSION_TTL_MS },
+    // The sid is drawn on its own: it is published in ID tokens, so it must reveal nothing of the token.
+    { tokenHash: hashSecret(token), userId, expiresAt: now + SESSION_TTL_MS, sid: randomId() },
     now,
   );
   return { token, session };

@@ -46,7 +46,16 @@ export interface ApiKey {
   lastUsedAt: number | null;
   revokedAt: number | null;
   permissions: Permission;
+  /** `public` for single-page and native apps: no private key, PKCE required (DESIGN.md 1). */
+  clientType: ClientType;
+  /** Where RP-initiated logout may send the browser back, matched exactly. */
+  postLogoutRedirectUris: string[];
+  /** How this client's ID tokens are signed. */
+  idTokenSignedResponseAlg: IdTokenAlgorithm;
 }
+
+export type ClientType = 'confidential' | 'public';
+export type IdTokenAlgorithm = 'RS256' | 'ES256';
 
 export interface User {
   id: number;
@@ -152,6 +161,8 @@ export interface SessionRecord {
   userId: number;
   authenticatedAt: number;
   expiresAt: number;
+  /** Public identifier (the ID token's `sid`); null for sessions started before OpenID Connect. */
+  sid: string | null;
 }
 
 /** An authorization code, used or not (a used one is how a replay is recognized). */
@@ -165,6 +176,12 @@ export interface CodeRecord {
   expiresAt: number;
   consumedAt: number | null;
   familyId: string | null;
+  /** The authorization request's `nonce`, repeated in the ID token. */
+  nonce: string | null;
+  /** When the user authenticated (epoch ms), for the ID token's `auth_time`. */
+  authTime: number | null;
+  /** The session's public identifier, for the ID token's `sid`. */
+  sid: string | null;
 }
 
 /** A refresh token of a grant's family. */

@@ -28,3 +28,19 @@ export function errorRedirectUrl(
 ): string {
   return redirectUrl(redirectUri, issuer, { error, error_description: safeDescription(description), state });
 }
+
+/** A loopback redirect URI (RFC 8252 7.3): `http://127.0.0.1` or `http://[::1]`, any port, then the rest. */
+const LOOPBACK_REDIRECT = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::\d{1,5})?(?=[/?]|$)/;
+
+/**
+ * Whether `redirectUri` is registered: byte for byte (DESIGN.md 1, RFC 9700 4.1.1), except that a
+ * loopback IP literal matches on any port (RFC 8252 7.3: a native app listens on a port the operating
+ * system picks). Only the port may differ; `localhost` gets no such leniency (RFC 8252 8.3).
+ */
+export function isRegisteredRedirect(registered: readonly string[], redirectUri: string): boolean {
+  if (registered.includes(redirectUri)) return true;
+  if (!LOOPBACK_REDIRECT.test(redirectUri)) return false;
+  const portless = (uri: string) => uri.replace(LOOPBACK_REDIRECT, 'http://$1');
+  const wanted = portless(redirectUri);
+  return registered.some((uri) => LOOPBACK_REDIRECT.test(uri) && portless(uri) === wanted);
+}

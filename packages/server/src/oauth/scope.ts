@@ -1,4 +1,4 @@
-import { API_SCOPE, SCOPES, type Scope } from '../domain/scopes.ts';
+import { API_SCOPE, missingScope, SCOPES, type Scope } from '../domain/scopes.ts';
 import { OAuthError } from '../errors/errors.ts';
 
 /** RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
@@ -6,7 +6,7 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 /**
  * Validates a requested `scope` against the scopes a grant allows and returns it in canonical form
- * (known order, no duplicates). Absent means `api1` (DESIGN.md 1). `api1` is mandatory; a scope the
+ * (known order, no duplicates). Absent means `api1` (DESIGN.md 1). `api1` or `openid` is mandatory; a scope the
  * grant does not allow (`offline_access` outside the authorization code grant) or an unknown one is
  * `invalid_scope` (RFC 6749 5.2).
  */
@@ -28,6 +28,7 @@ export function resolveScope(requested: string | undefined, allowed: readonly Sc
       );
     }
   }
-  if (!tokens.includes(API_SCOPE)) throw new OAuthError('invalid_scope', 'the api1 scope is required');
+  const problem = missingScope(tokens);
+  if (problem) throw new OAuthError('invalid_scope', problem);
   return SCOPES.filter((scope) => tokens.includes(scope)).join(' ');
 }

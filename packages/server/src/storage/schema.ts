@@ -51,6 +51,12 @@ export interface Database {
     revoked_at: number | null;
     /** `read`, `write` or `admin` (DESIGN.md 1). */
     permissions: Generated<'read' | 'write' | 'admin'>;
+    /** `confidential`, or `public`: no private key, PKCE required (DESIGN.md 1). */
+    client_type: Generated<'confidential' | 'public'>;
+    /** JSON array of strings: where RP-initiated logout may send the browser back. */
+    post_logout_redirect_uris: Generated<string>;
+    /** `RS256` or `ES256`. */
+    id_token_signed_response_alg: Generated<'RS256' | 'ES256'>;
   };
   /** Private keys of an API key, as sha256; more than one only during a rotation's grace period. */
   api_key_secrets: {
@@ -73,7 +79,7 @@ export interface Database {
     public_jwk: string;
     /** AES-256-GCM envelope of the private JWK (src/oauth/key-encryption.ts). */
     private_jwk_encrypted: string;
-    /** 1 for the signing key, null once retired (unique: one active key at most). */
+    /** 1 for the signing key of its `alg`, null once retired (unique with `alg`: one active key per algorithm). */
     active: number | null;
     created_at: number;
     retired_at: number | null;
@@ -95,6 +101,8 @@ export interface Database {
     authenticated_at: number;
     created_at: number;
     expires_at: number;
+    /** Public identifier of the session (the ID token's `sid`); null for sessions older than OpenID Connect. */
+    sid: string | null;
   };
   /** Remembered consent of a user to an API key (OAuth client), for a space-separated scope. */
   consents: { id: Generated<number>; user_id: number; api_key_id: number; scope: string; created_at: number };
@@ -112,6 +120,10 @@ export interface Database {
     expires_at: number;
     consumed_at: number | null;
     family_id: string | null;
+    /** What the ID token repeats: the request's nonce, when the user authenticated, the session's sid. */
+    nonce: string | null;
+    auth_time: number | null;
+    sid: string | null;
   };
   /** Refresh tokens, stored as sha256; one family per grant, each use rotates to a child. */
   refresh_tokens: {

@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MEMBERSHIP_TTL_MS } from '../../src/auth/bearer-verifier.ts';
-import { createApiKey, type IssuedApiKey } from '../../src/domain/api-keys.ts';
+import { createApiKey, type IssuedApiKey, type NewApiKeyInput } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { addMember } from '../../src/domain/members.ts';
 import { issueAccessToken } from '../../src/oauth/access-token.ts';
@@ -120,7 +120,7 @@ describeEachDialect('the permission matrix: read, write and admin credentials', 
   beforeAll(async () => {
     const { db } = ctx.app.services;
     const { a } = ctx.seed;
-    const newKey = (label: string, more: Partial<Parameters<typeof createApiKey>[1]> = {}) =>
+    const newKey = (label: string, more: Partial<NewApiKeyInput> & { clientType?: 'confidential' } = {}) =>
       createApiKey(db, { tenantId: a.tenantId, label, ...more }, CLI_ACTOR);
     readKey = await newKey('A read key', { permissions: 'read' });
     adminApp = await newKey('A back-office app', { permissions: 'admin', redirectUris: [REDIRECT] });

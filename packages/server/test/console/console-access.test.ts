@@ -1,6 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApiKey, getKey } from '../../src/domain/api-keys.ts';
+import { createApiKey, getKey, type IssuedApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { generatePublicKey } from '../../src/domain/key-format.ts';
 import { addMember } from '../../src/domain/members.ts';
@@ -36,7 +36,7 @@ describeEachDialect('console: who reaches the API configuration', (dialect) => {
   let member: Browser;
   let memberId: number;
   /** A key of A that the refused forms aim at, with its private key to prove it still works. */
-  let target: Awaited<ReturnType<typeof createApiKey>>;
+  let target: IssuedApiKey;
 
   async function signedIn(email: string, returnTo = '/console'): Promise<Browser> {
     const browser = new Browser(ctx.app);

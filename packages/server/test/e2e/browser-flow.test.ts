@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../../src/domain/api-keys.ts';
+import { createApiKey, type IssuedApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { basicAuth, type ListeningTestApp, listenTestApp } from '../helpers/http.ts';
 import { PASSWORD, seed } from '../helpers/seed.ts';
@@ -34,7 +34,7 @@ function suite(dialect: DialectName) {
     let browser: Browser;
     let client: Awaited<ReturnType<typeof clientApp>>;
     let issuer: string;
-    let key: Awaited<ReturnType<typeof createApiKey>>;
+    let key: IssuedApiKey;
 
     beforeAll(async () => {
       // The issuer (and so `iss`) names the port the server really listens on.

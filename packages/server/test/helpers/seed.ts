@@ -19,7 +19,7 @@ export async function seed(db: Db) {
     CLI_ACTOR,
   );
   const second = await createWorkspace(db, a.tenantId, 'Second', CLI_ACTOR);
-  const key = (input: NewApiKeyInput) => createApiKey(db, input, CLI_ACTOR);
+  const key = (input: NewApiKeyInput & { clientType?: 'confidential' }) => createApiKey(db, input, CLI_ACTOR);
   const orgKeyA = await key({
     tenantId: a.tenantId,
     label: 'A org key',

@@ -43,7 +43,7 @@ export async function authorize(
   if (!access.ok) return access.outcome;
   const consent = await requireConsent(services, authz, userId, access.value);
   if (!consent.ok) return consent.outcome;
-  return issueCode(services, authz, userId);
+  return issueCode(services, authz, signedIn.value);
 }
 
 /** The user's answer on the consent page. */
@@ -83,5 +83,5 @@ export async function decide(
     authz.scopes,
     userActor(session.userId, answer.ip),
   );
-  return issueCode(services, authz, session.userId);
+  return issueCode(services, authz, session);
 }

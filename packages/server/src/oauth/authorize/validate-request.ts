@@ -1,9 +1,10 @@
 import { keyStatus } from '../../domain/api-keys.ts';
-import { API_SCOPE, SCOPES } from '../../domain/scopes.ts';
+import { missingScope, SCOPES } from '../../domain/scopes.ts';
 import type { OAuthErrorCode } from '../../errors/codes.ts';
 import type { ApiKey } from '../../model/types.ts';
 import type { Services } from '../../services.ts';
 import { checkChallenge } from '../pkce.ts';
+import { isRegisteredRedirect } from '../redirect.ts';
 
 export type Prompt = 'none' | 'login' | 'consent';
 
@@ -12,10 +13,14 @@ export interface AuthorizationRequest {
   client: ApiKey;
   redirectUri: string;
   state: string | null;
-  /** Granted scope values, `api1` first. */
+  /** Granted scope values, in canonical order. */
   scopes: string[];
   codeChallenge: string | null;
   prompt: Set<Prompt>;
+  /** OpenID Connect Core 3.1.2.1: echoed in the ID token. */
+  nonce: string | null;
+  /** Seconds since the user last authenticated beyond which they must sign in again; null: any. */
+  maxAge: number | null;
   /** The parameters as received, carried through the sign-in and consent pages and validated again there. */
   params: Record<string, string>;
 }
@@ -81,8 +86,9 @@ export async function validateAuthorizationRequest(
     return { kind: 'page', message: 'The redirect_uri parameter is repeated.', client };
   if (redirectUri === undefined)
     return { kind: 'page', message: 'The redirect_uri parameter is missing.', client };
-  // Byte for byte (DESIGN.md 1, RFC 9700 4.1.1): no normalization of case, slashes, ports or query.
-  if (!client.redirectUris.includes(redirectUri)) {
+  // Byte for byte (DESIGN.md 1, RFC 9700 4.1.1): no normalization of case, slashes or query; only a
+  // loopback redirect's port may differ (RFC 8252 7.3).
+  if (!isRegisteredRedirect(client.redirectUris, redirectUri)) {
     return { kind: 'page', message: 'The redirect URI is not registered for this application.', client };
   }
 
@@ -115,13 +121,21 @@ export async function validateAuthorizationRequest(
   const scopes = (single(flat, 'scope') ?? 'api1').split(' ').filter(Boolean);
   const unknown = scopes.find((s) => !(SCOPES as readonly string[]).includes(s));
   if (unknown !== undefined) return fail('invalid_scope', `unknown scope "${unknown}"`);
-  if (!scopes.includes(API_SCOPE)) return fail('invalid_scope', 'the api1 scope is required');
+  const scopeProblem = missingScope(scopes);
+  if (scopeProblem) return fail('invalid_scope', scopeProblem);
 
   const pkce = checkChallenge(
     single(flat, 'code_challenge') ?? undefined,
     single(flat, 'code_challenge_method') ?? undefined,
   );
   if (!pkce.ok) return fail('invalid_request', pkce.reason);
+  // A public client has no secret: only PKCE binds the code to the app that asked for it (RFC 9700 2.1.1).
+  if (client.clientType === 'public' && pkce.challenge === null)
+    return fail('invalid_request', 'PKCE (code_challenge with S256) is required for a public client');
+
+  const rawMaxAge = single(flat, 'max_age') ?? undefined;
+  if (rawMaxAge !== undefined && !/^\d{1,10}$/.test(rawMaxAge))
+    return fail('invalid_request', 'max_age must be a number of seconds');
 
   const prompt = new Set<Prompt>();
   for (const value of (single(flat, 'prompt') ?? '').split(' ').filter(Boolean)) {
@@ -142,14 +156,21 @@ export async function validateAuthorizationRequest(
       scopes: SCOPES.filter((s) => scopes.includes(s)),
       codeChallenge: pkce.challenge,
       prompt,
+      nonce: single(flat, 'nonce') ?? null,
+      maxAge: rawMaxAge === undefined ? null : Number(rawMaxAge),
       params: { ...flat },
     },
   };
 }
 
-/** The authorization endpoint URL that repeats a request, optionally without some prompt values. */
+/**
+ * The authorization endpoint URL that repeats a request, optionally without some prompt values. Once
+ * the user signs in again for `prompt=login`, `max_age` is met too, so it goes with `login`: the fresh
+ * session's `auth_time` tells the client, and the request does not loop back to the sign-in page.
+ */
 export function authorizePath(params: Record<string, string>, dropPrompt: Prompt[] = []): string {
   const copy = { ...params };
+  if (dropPrompt.includes('login')) delete copy.max_age;
   if (copy.prompt !== undefined) {
     const kept = copy.prompt.split(' ').filter((p) => p && !(dropPrompt as string[]).includes(p));
     if (kept.length) copy.prompt = kept.join(' ');

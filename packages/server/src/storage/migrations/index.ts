@@ -4,6 +4,7 @@ import * as authorizationCode from './003-authorization-code.ts';
 import * as retentionIndexes from './004-retention-indexes.ts';
 import * as adminApi from './005-admin-api.ts';
 import * as keyUsage from './006-key-usage.ts';
+import * as openIdConnect from './007-openid-connect.ts';
 import type { Migration } from './helpers.ts';
 
 /** Every migration, in order. Names are stable: never rename one that has shipped. */
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '004-retention-indexes': retentionIndexes,
   '005-admin-api': adminApi,
   '006-key-usage': keyUsage,
+  '007-openid-connect': openIdConnect,
 };

@@ -2,10 +2,10 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import type {
   ApiKey,
   ApiKeyListing,
+  IdTokenAlgorithm,
   KeyBySecret,
   KeyWithSecrets,
   Page,
-  Permission,
 } from '../../model/types.ts';
 import type { Database } from '../schema.ts';
 import { likeLower } from './like.ts';
@@ -27,6 +27,9 @@ function toApiKey(row: KeyRow): ApiKey {
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
     permissions: row.permissions,
+    clientType: row.client_type,
+    postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
+    idTokenSignedResponseAlg: row.id_token_signed_response_alg,
   };
 }
 
@@ -44,6 +47,9 @@ const KEY_COLUMNS = [
   'k.last_used_at',
   'k.revoked_at',
   'k.permissions',
+  'k.client_type',
+  'k.post_logout_redirect_uris',
+  'k.id_token_signed_response_alg',
 ] as const;
 
 export type NewApiKey = Pick<
@@ -56,12 +62,14 @@ export type NewApiKey = Pick<
   | 'corsOrigins'
   | 'expiresAt'
   | 'createdBy'
-> & { permissions?: Permission };
+> &
+  Partial<Pick<ApiKey, 'permissions' | 'clientType' | 'postLogoutRedirectUris' | 'idTokenSignedResponseAlg'>>;
 
 export async function insertApiKey(
   db: Kysely<Database>,
   key: NewApiKey,
-  secret: { hash: string; last4: string },
+  /** The first private key; null for a public client, which has none. */
+  secret: { hash: string; last4: string } | null,
   now: number,
 ): Promise<ApiKey> {
   const row = await db
@@ -77,10 +85,15 @@ export async function insertApiKey(
       created_by: key.createdBy,
       created_at: now,
       ...(key.permissions ? { permissions: key.permissions } : {}),
+      ...(key.clientType ? { client_type: key.clientType } : {}),
+      ...(key.postLogoutRedirectUris
+        ? { post_logout_redirect_uris: JSON.stringify(key.postLogoutRedirectUris) }
+        : {}),
+      ...(key.idTokenSignedResponseAlg ? { id_token_signed_response_alg: key.idTokenSignedResponseAlg } : {}),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
-  await insertSecret(db, row.id, secret, now);
+  if (secret) await insertSecret(db, row.id, secret, now);
   return toApiKey(row);
 }
 
@@ -218,6 +231,8 @@ export interface KeyChanges {
   label?: string;
   redirectUris?: string[];
   corsOrigins?: string[];
+  postLogoutRedirectUris?: string[];
+  idTokenSignedResponseAlg?: IdTokenAlgorithm;
   expiresAt?: number | null;
 }
 
@@ -227,6 +242,12 @@ export async function updateApiKey(db: Kysely<Database>, id: number, changes: Ke
     ...(changes.label !== undefined ? { label: changes.label } : {}),
     ...(changes.redirectUris !== undefined ? { redirect_uris: JSON.stringify(changes.redirectUris) } : {}),
     ...(changes.corsOrigins !== undefined ? { cors_origins: JSON.stringify(changes.corsOrigins) } : {}),
+    ...(changes.postLogoutRedirectUris !== undefined
+      ? { post_logout_redirect_uris: JSON.stringify(changes.postLogoutRedirectUris) }
+      : {}),
+    ...(changes.idTokenSignedResponseAlg !== undefined
+      ? { id_token_signed_response_alg: changes.idTokenSignedResponseAlg }
+      : {}),
     ...(changes.expiresAt !== undefined ? { expires_at: changes.expiresAt } : {}),
   };
   if (Object.keys(set).length) await db.updateTable('api_keys').set(set).where('id', '=', id).execute();

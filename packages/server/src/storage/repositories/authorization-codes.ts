@@ -16,6 +16,9 @@ export async function insertCode(
       redirect_uri: code.redirectUri,
       scope: code.scope,
       code_challenge: code.codeChallenge,
+      nonce: code.nonce,
+      auth_time: code.authTime,
+      sid: code.sid,
       created_at: now,
       expires_at: code.expiresAt,
     })
@@ -43,6 +46,9 @@ export async function findCodeByHash(
       expiresAt: row.expires_at,
       consumedAt: row.consumed_at,
       familyId: row.family_id,
+      nonce: row.nonce,
+      authTime: row.auth_time,
+      sid: row.sid,
     }
   );
 }

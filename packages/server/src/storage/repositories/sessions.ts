@@ -4,7 +4,7 @@ import type { Database } from '../schema.ts';
 
 export async function insertSession(
   db: Kysely<Database>,
-  session: { tokenHash: string; userId: number; expiresAt: number },
+  session: { tokenHash: string; userId: number; expiresAt: number; sid: string },
   now: number,
 ): Promise<SessionRecord> {
   const row = await db
@@ -15,10 +15,17 @@ export async function insertSession(
       authenticated_at: now,
       created_at: now,
       expires_at: session.expiresAt,
+      sid: session.sid,
     })
     .returning(['id'])
     .executeTakeFirstOrThrow();
-  return { id: row.id, userId: session.userId, authenticatedAt: now, expiresAt: session.expiresAt };
+  return {
+    id: row.id,
+    userId: session.userId,
+    authenticatedAt: now,
+    expiresAt: session.expiresAt,
+    sid: session.sid,
+  };
 }
 
 /** A live session by the hash of its token; expired ones are not found. */
@@ -29,7 +36,7 @@ export async function findSessionByHash(
 ): Promise<SessionRecord | undefined> {
   const row = await db
     .selectFrom('sessions')
-    .select(['id', 'user_id', 'authenticated_at', 'expires_at'])
+    .select(['id', 'user_id', 'authenticated_at', 'expires_at', 'sid'])
     .where('token_hash', '=', tokenHash)
     .where('expires_at', '>', now)
     .executeTakeFirst();
@@ -39,6 +46,7 @@ export async function findSessionByHash(
       userId: row.user_id,
       authenticatedAt: row.authenticated_at,
       expiresAt: row.expires_at,
+      sid: row.sid,
     }
   );
 }
