@@ -199,7 +199,7 @@ export interface Operations {
     body: undefined;
     response: Page<Entity>;
   };
-  /** Change an API key's label, redirect URLs, CORS origins or expiry */
+  /** Change an API key's label, redirect URLs, CORS origins, post-logout redirect URLs, ID token algorithm or expiry */
   'PATCH /v1/api-keys/{publicKey}': {
     path: {
       publicKey: string;
@@ -211,6 +211,10 @@ export interface Operations {
       redirectUris?: string[];
       /** Allowed CORS origins: scheme://host[:port], no path, no trailing slash */
       corsOrigins?: string[];
+      /** Where RP-initiated logout may send the browser back (post_logout_redirect_uri), matched byte for byte: https, or http on a loopback host */
+      postLogoutRedirectUris?: string[];
+      /** How this client's ID tokens are signed (id_token_signed_response_alg) */
+      idTokenSignedResponseAlg?: 'RS256' | 'ES256';
       /** null: the key no longer expires */
       expiresAt?: string | null;
     };
@@ -257,6 +261,12 @@ export interface Operations {
       redirectUris?: string[];
       /** Allowed CORS origins: scheme://host[:port], no path, no trailing slash */
       corsOrigins?: string[];
+      /** confidential: a server that keeps a private key. public: a single-page or native app; no private key, PKCE required. Set at creation, never changed */
+      clientType?: 'confidential' | 'public';
+      /** Where RP-initiated logout may send the browser back (post_logout_redirect_uri), matched byte for byte: https, or http on a loopback host */
+      postLogoutRedirectUris?: string[];
+      /** How this client's ID tokens are signed (id_token_signed_response_alg) */
+      idTokenSignedResponseAlg?: 'RS256' | 'ES256';
       /** When the key stops working */
       expiresAt?: string;
       /** Lifetime in seconds */
@@ -337,11 +347,13 @@ export type ProblemCode =
 export type OAuthErrorCode =
   | 'access_denied'
   | 'consent_required'
+  | 'insufficient_scope'
   | 'interaction_required'
   | 'invalid_client'
   | 'invalid_grant'
   | 'invalid_request'
   | 'invalid_scope'
+  | 'invalid_token'
   | 'login_required'
   | 'rate_limited'
   | 'server_error'

@@ -31,7 +31,12 @@ export interface ApiKey {
   permissions: 'read' | 'write' | 'admin';
   redirectUris: string[];
   corsOrigins: string[];
-  /** The last 4 characters of the current private key */
+  /** confidential: a server that keeps a private key. public: a single-page or native app; no private key, PKCE required. Set at creation, never changed */
+  clientType: 'confidential' | 'public';
+  postLogoutRedirectUris: string[];
+  /** How this client's ID tokens are signed (id_token_signed_response_alg) */
+  idTokenSignedResponseAlg: 'RS256' | 'ES256';
+  /** The last 4 characters of the current private key; null for a public client, which has none */
   last4: string | null;
   status: 'active' | 'revoked' | 'expired';
   createdBy: string | null;
@@ -119,7 +124,12 @@ export interface IssuedApiKey {
   permissions: 'read' | 'write' | 'admin';
   redirectUris: string[];
   corsOrigins: string[];
-  /** The last 4 characters of the current private key */
+  /** confidential: a server that keeps a private key. public: a single-page or native app; no private key, PKCE required. Set at creation, never changed */
+  clientType: 'confidential' | 'public';
+  postLogoutRedirectUris: string[];
+  /** How this client's ID tokens are signed (id_token_signed_response_alg) */
+  idTokenSignedResponseAlg: 'RS256' | 'ES256';
+  /** The last 4 characters of the current private key; null for a public client, which has none */
   last4: string | null;
   status: 'active' | 'revoked' | 'expired';
   createdBy: string | null;
@@ -127,22 +137,29 @@ export interface IssuedApiKey {
   lastUsedAt: string | null;
   expiresAt: string | null;
   revokedAt: string | null;
-  /** The secret (X-API-Key, client_secret); never shown again */
-  privateKey: string;
+  /** The secret (X-API-Key, client_secret); never shown again. null for a public client, which has no private key */
+  privateKey: string | null;
   /** After a rotation: end of the old key's grace period */
   previousKeyExpiresAt?: string | null;
 }
 
-/** RFC 7517 5: the public keys that verify access tokens, the active one and retired ones */
+/** RFC 7517 5: the public keys that verify access tokens (ES256) and ID tokens (RS256 or ES256), the active one of each algorithm and retired ones */
 export interface JsonWebKeySet {
   keys: {
-    kty: string;
+    kty: 'EC' | 'RSA';
+    /** EC only */
     crv?: string;
+    /** EC only */
     x?: string;
+    /** EC only */
     y?: string;
+    /** RSA only: the modulus */
+    n?: string;
+    /** RSA only: the public exponent */
+    e?: string;
     /** RFC 7638 thumbprint, the `kid` of the tokens it signed */
     kid: string;
-    alg: string;
+    alg: 'ES256' | 'RS256';
     use: 'sig';
   }[];
 }
@@ -203,6 +220,8 @@ export interface OAuthError {
     | 'unsupported_grant_type'
     | 'unsupported_token_type'
     | 'invalid_scope'
+    | 'invalid_token'
+    | 'insufficient_scope'
     | 'rate_limited'
     | 'server_error'
     | 'temporarily_unavailable';
@@ -255,6 +274,8 @@ export interface TokenResponse {
   scope: string;
   /** Only with `offline_access` (authorization code and refresh grants); single use */
   refresh_token?: string;
+  /** Only from an authorization code whose scope has `openid` (OpenID Connect Core 3.1.3.3): a JWT signed with the key's `id_token_signed_response_alg`; refreshes carry none */
+  id_token?: string;
 }
 
 export interface Workspace {

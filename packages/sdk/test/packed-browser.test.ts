@@ -89,6 +89,8 @@ describe.runIf(HAS_CHROMIUM)(`the packed SDK bundled by esbuild, in Chromium${SK
       label: 'Browser app',
       corsOrigins: [`http://localhost:${app.port}`],
     });
+    // A confidential key (the default) has a private key; only a public client's is null.
+    if (issued.privateKey === null) throw new Error('a confidential key was issued without a private key');
     client = { baseUrl: server.baseUrl, publicKey: issued.publicKey, privateKey: issued.privateKey };
     page = await browser.newPage();
   }, 180_000);

@@ -42,7 +42,7 @@ describeEachDialect('GET /v1/audit-events', (dialect) => {
       target: ctx.seed.adminKeyA.key.publicKey,
       ip: null,
       userAgent: null,
-      details: { workspaceId: null, permissions: 'admin' },
+      details: { workspaceId: null, permissions: 'admin', clientType: 'confidential' },
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
   });

@@ -555,4 +555,134 @@ describeEachDialect('gatehouse CLI: members, workspaces, audit', (dialect) => {
     for (const line of lines)
       expect(line).toMatch(/^\d{4}-\d\d-\d\dT\S+\s+workspace\.updated\s+cli\s+workspace:\d+$/);
   });
+  // --- keys: public clients and OpenID Connect settings (issue 14) -------------------------------
+
+  const createKey = async (...args: string[]) => {
+    const run = await cli(['keys', 'create', ...tenant(), ...args, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    return json(run);
+  };
+
+  it('keys create --public makes a public client: --json has privateKey null and clientType public, and no secret is stored', async () => {
+    const created = await createKey(
+      '--public',
+      '--label',
+      'CLI single-page app',
+      '--redirect-uri',
+      'https://spa.example/callback',
+      '--post-logout-redirect-uri',
+      'https://spa.example/signed-out',
+      '--post-logout-redirect-uri',
+      'http://127.0.0.1:5173/bye',
+      '--id-token-alg',
+      'ES256',
+    );
+    expect(created).toMatchObject({
+      publicKey: expect.stringMatching(/^gpk_[0-9A-Za-z]{24}$/),
+      privateKey: null,
+      clientType: 'public',
+      label: 'CLI single-page app',
+      redirectUris: ['https://spa.example/callback'],
+      postLogoutRedirectUris: ['https://spa.example/signed-out', 'http://127.0.0.1:5173/bye'],
+      idTokenSignedResponseAlg: 'ES256',
+    });
+    expect(Object.hasOwn(created, 'privateKey')).toBe(true);
+    const secrets = await withDb(({ db: kysely }) =>
+      kysely
+        .selectFrom('api_key_secrets as s')
+        .innerJoin('api_keys as k', 'k.id', 's.api_key_id')
+        .select('s.id')
+        .where('k.public_key', '=', created.publicKey)
+        .execute(),
+    );
+    expect(secrets).toEqual([]);
+  });
+
+  it('keys create --public without --json prints no private key and says why; keys show says it has none', async () => {
+    const run = await cli(['keys', 'create', ...tenant(), '--public', '--label', 'CLI native app']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).not.toMatch(/gsk_/);
+    expect(run.stdout).not.toContain('private key (secret)');
+    expect(run.stdout).toContain('a public client');
+    expect(run.stdout).toContain('It has no private key');
+    expect(run.stdout).toContain('authorization code flow and PKCE');
+    const publicKey = /gpk_[0-9A-Za-z]{24}/.exec(run.stdout)?.[0] as string;
+    const shown = await cli(['keys', 'show', publicKey]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/private key:\s+none \(a public client\)/);
+    expect(shown.stdout).toMatch(/client type:\s+public/);
+    expect(shown.stdout).toMatch(/ID token algorithm:\s+RS256/);
+  });
+
+  it('keys create without --public makes a confidential key with its private key, RS256 ID tokens by default', async () => {
+    const created = await createKey('--label', 'CLI confidential app');
+    expect(created).toMatchObject({
+      clientType: 'confidential',
+      privateKey: expect.stringMatching(/^gsk_[0-9A-Za-z]{49}$/),
+      postLogoutRedirectUris: [],
+      idTokenSignedResponseAlg: 'RS256',
+    });
+  });
+
+  it('keys rotate of a public client exits 1 with conflict, saying it has no private key', async () => {
+    const created = await createKey('--public', '--label', 'CLI unrotatable app');
+    const run = await cli(['keys', 'rotate', created.publicKey, '--json']);
+    expect(run.code).toBe(1);
+    expect(cliError(run)).toMatchObject({
+      code: 'conflict',
+      message: expect.stringMatching(/public client: it has no private key/),
+    });
+  });
+
+  it('keys update --post-logout-redirect-uri and --id-token-alg change them; --no-post-logout-redirect-uris clears them', async () => {
+    const created = await createKey(
+      '--public',
+      '--label',
+      'CLI updated app',
+      '--post-logout-redirect-uri',
+      'https://spa.example/old-bye',
+    );
+    const updated = await cli([
+      'keys',
+      'update',
+      created.publicKey,
+      '--post-logout-redirect-uri',
+      'https://spa.example/bye',
+      '--id-token-alg',
+      'ES256',
+      '--json',
+    ]);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(json(updated)).toMatchObject({
+      clientType: 'public',
+      postLogoutRedirectUris: ['https://spa.example/bye'],
+      idTokenSignedResponseAlg: 'ES256',
+    });
+    const cleared = await cli([
+      'keys',
+      'update',
+      created.publicKey,
+      '--no-post-logout-redirect-uris',
+      '--json',
+    ]);
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(json(cleared)).toMatchObject({ postLogoutRedirectUris: [], idTokenSignedResponseAlg: 'ES256' });
+  });
+
+  it('keys create and update refuse an ID token algorithm outside RS256 and ES256 as a usage error (exit 2), and a bad post-logout URI with validation_failed', async () => {
+    const [hmac, update, badUri] = await Promise.all([
+      cli(['keys', 'create', ...tenant(), '--id-token-alg', 'HS256', '--json']),
+      cli(['keys', 'update', `gpk_${'a'.repeat(24)}`, '--id-token-alg', 'none', '--json']),
+      cli(['keys', 'create', ...tenant(), '--post-logout-redirect-uri', 'http://spa.example/bye', '--json']),
+    ]);
+    for (const run of [hmac, update]) {
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('--id-token-alg must be RS256 or ES256');
+    }
+    expect(badUri.code).toBe(1);
+    expect(cliError(badUri)).toMatchObject({
+      code: 'validation_failed',
+      message: expect.stringMatching(/https/),
+    });
+  });
 });

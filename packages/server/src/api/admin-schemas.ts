@@ -14,6 +14,20 @@ export const REDIRECT_URIS = urlList(
   'Redirect URLs, matched byte for byte: https, or http on a loopback host',
 );
 export const CORS_ORIGINS = urlList('Allowed CORS origins: scheme://host[:port], no path, no trailing slash');
+export const POST_LOGOUT_REDIRECT_URIS = urlList(
+  'Where RP-initiated logout may send the browser back (post_logout_redirect_uri), matched byte for byte: https, or http on a loopback host',
+);
+export const CLIENT_TYPE = {
+  type: 'string',
+  enum: ['confidential', 'public'],
+  description:
+    'confidential: a server that keeps a private key. public: a single-page or native app; no private key, PKCE required. Set at creation, never changed',
+} as const;
+export const ID_TOKEN_ALGORITHM = {
+  type: 'string',
+  enum: ['RS256', 'ES256'],
+  description: "How this client's ID tokens are signed (id_token_signed_response_alg)",
+} as const;
 
 export const apiKeySchema = {
   $id: 'ApiKey',
@@ -25,7 +39,14 @@ export const apiKeySchema = {
     permissions: { type: 'string', enum: ['read', 'write', 'admin'] },
     redirectUris: { type: 'array', items: { type: 'string' } },
     corsOrigins: { type: 'array', items: { type: 'string' } },
-    last4: { type: ['string', 'null'], description: 'The last 4 characters of the current private key' },
+    clientType: CLIENT_TYPE,
+    postLogoutRedirectUris: { type: 'array', items: { type: 'string' } },
+    idTokenSignedResponseAlg: ID_TOKEN_ALGORITHM,
+    last4: {
+      type: ['string', 'null'],
+      description:
+        'The last 4 characters of the current private key; null for a public client, which has none',
+    },
     status: { type: 'string', enum: ['active', 'revoked', 'expired'] },
     createdBy: { type: ['string', 'null'] },
     createdAt: dateTime,
@@ -40,6 +61,9 @@ export const apiKeySchema = {
     'permissions',
     'redirectUris',
     'corsOrigins',
+    'clientType',
+    'postLogoutRedirectUris',
+    'idTokenSignedResponseAlg',
     'last4',
     'status',
     'createdBy',
@@ -56,7 +80,11 @@ export const issuedApiKeySchema = {
   description: 'A key with its private key: shown this once, stored only as a hash',
   properties: {
     ...apiKeySchema.properties,
-    privateKey: { type: 'string', description: 'The secret (X-API-Key, client_secret); never shown again' },
+    privateKey: {
+      type: ['string', 'null'],
+      description:
+        'The secret (X-API-Key, client_secret); never shown again. null for a public client, which has no private key',
+    },
     previousKeyExpiresAt: {
       ...nullableDateTime,
       description: "After a rotation: end of the old key's grace period",

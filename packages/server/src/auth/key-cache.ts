@@ -37,6 +37,25 @@ export type KeyResult =
   | { valid: false; code: KeyStatusFailure; keyId: number };
 
 /**
+ * An OAuth client check's answer: a key check's, or a client that exists but whose type does not take
+ * the method used (DESIGN.md 1 "Client type"): a public client has no secret to present, and a
+ * confidential one must present its own. The client type is not secret (the authorization endpoint
+ * shows the client), so saying so leaks nothing; the key's status is only told once it proved itself.
+ */
+export type ClientResult = KeyResult | WrongMethod;
+
+/** A client whose type does not take the authentication method used: see {@link ClientResult}. */
+export interface WrongMethod {
+  valid: false;
+  code: 'public_client' | 'confidential_client';
+}
+
+/** Whether a client check failed on the method rather than on the credential or the key's status. */
+export function isWrongMethod(result: ClientResult): result is WrongMethod {
+  return !result.valid && (result.code === 'public_client' || result.code === 'confidential_client');
+}
+
+/**
  * Plain counters, read by `/metrics` at scrape time: the hot path pays an increment, nothing more.
  * `apiKey` counts X-API-Key checks, `client` OAuth client authentications.
  */
@@ -208,13 +227,33 @@ export class KeyCache {
    * Verifies an OAuth client: public key (client_id) and private key (client_secret).
    * The secret's hash is compared with each live private key of the client in constant time.
    */
-  async verifyClient(publicKey: string, secret: string, now = Date.now()): Promise<KeyResult> {
-    return this.tally('client', await this.checkClient(publicKey, secret, now));
+  async verifyClient(publicKey: string, secret: string, now = Date.now()): Promise<ClientResult> {
+    return this.tallyClient(await this.checkClient(publicKey, secret, now));
   }
 
-  private async checkClient(publicKey: string, secret: string, now: number): Promise<KeyResult> {
+  /**
+   * Verifies a public client, which authenticates by its client_id alone (RFC 6749 2.1 and 3.2.1,
+   * method `none`): there is no secret to compare, only the key's type and status. A confidential
+   * client named without its secret is refused before its status is looked at.
+   */
+  async verifyPublicClient(publicKey: string, now = Date.now()): Promise<ClientResult> {
+    return this.tallyClient(await this.checkPublicClient(publicKey, now));
+  }
+
+  /** A method that does not fit the client's type counts as a failed authentication of an unknown client. */
+  private tallyClient(result: ClientResult): ClientResult {
+    if (isWrongMethod(result)) {
+      this.stats.results.client.unknown++;
+      return result;
+    }
+    return this.tally('client', result);
+  }
+
+  private async checkClient(publicKey: string, secret: string, now: number): Promise<ClientResult> {
     const entry = await this.client(publicKey);
     if (!entry) return { valid: false, code: 'unknown' };
+    // A public client has no private key (DESIGN.md 1): any secret presented for it is not its own.
+    if (entry.key.clientType === 'public') return { valid: false, code: 'public_client' };
     const presented = Buffer.from(hashSecret(secret));
     let match: { expiresAt: number | null } | undefined;
     for (const candidate of entry.secrets) {
@@ -227,6 +266,17 @@ export class KeyCache {
     if (failure) return { valid: false, code: failure, keyId: entry.key.id };
     if (match.expiresAt !== null && match.expiresAt <= now)
       return { valid: false, code: 'rotated_out', keyId: entry.key.id };
+    this.used.set(entry.key.id, now);
+    return { valid: true, key: entry.key };
+  }
+
+  private async checkPublicClient(publicKey: string, now: number): Promise<ClientResult> {
+    const entry = await this.client(publicKey);
+    if (!entry) return { valid: false, code: 'unknown' };
+    // A confidential client must prove itself with its secret: its client_id alone is public knowledge.
+    if (entry.key.clientType !== 'public') return { valid: false, code: 'confidential_client' };
+    const failure = keyStatus(entry.key, now);
+    if (failure) return { valid: false, code: failure, keyId: entry.key.id };
     this.used.set(entry.key.id, now);
     return { valid: true, key: entry.key };
   }

@@ -1,7 +1,8 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { isSigningAlgorithm, type SigningAlgorithm } from '../domain/jws.ts';
 import { open } from '../domain/key-encryption.ts';
 import {
+  DEFAULT_ALGORITHM,
   ensureSigningKey,
   loadSigningKeys,
   type PublicJwk,
@@ -39,12 +40,12 @@ const MAX_KID_LENGTH = 128;
 const UNKNOWN_KID_RELOAD_MS = 1000;
 
 /**
- * This instance's view of the signing keys: the active key (private part decrypted in memory only)
- * and the published ones, reloaded periodically. Keys past their publication window are dropped,
- * so their tokens are refused as signed by an unknown kid.
+ * This instance's view of the signing keys: the active key of each algorithm (private part decrypted
+ * in memory only) and the published ones of every algorithm, reloaded periodically. Keys past their
+ * publication window are dropped, so their tokens are refused as signed by an unknown kid.
  */
 export class KeyRing {
-  private signerKey: Signer | undefined;
+  private signers = new Map<SigningAlgorithm, Signer>();
   private published = new Map<string, VerificationKey>();
   private timer: NodeJS.Timeout | undefined;
   private loading: Promise<void> | undefined;
@@ -59,7 +60,7 @@ export class KeyRing {
     private readonly options: KeyRingOptions = {},
   ) {}
 
-  /** Generates the first key if needed, loads the keys, and starts reloading them. */
+  /** Generates the first key of each algorithm if needed, loads the keys, and starts reloading them. */
   async start(): Promise<void> {
     await ensureSigningKey(this.db, this.settings.secret);
     await this.reload();
@@ -74,10 +75,14 @@ export class KeyRing {
     clearInterval(this.timer);
   }
 
-  /** The key new tokens are signed with. */
-  signer(): Signer {
-    if (!this.signerKey) throw new Error('the key ring is not started');
-    return this.signerKey;
+  /**
+   * The key new tokens of `alg` are signed with: access tokens use {@link DEFAULT_ALGORITHM} (ES256),
+   * ID tokens their client's `id_token_signed_response_alg`. A map lookup: no I/O, no parsing.
+   */
+  signer(alg: SigningAlgorithm = DEFAULT_ALGORITHM): Signer {
+    const signer = this.signers.get(alg);
+    if (!signer) throw new Error(`the key ring has no ${alg} signing key (is it started?)`);
+    return signer;
   }
 
   /**
@@ -106,7 +111,7 @@ export class KeyRing {
     return this.pendingReload;
   }
 
-  /** The JWKS document (RFC 7517 5): public parts only. */
+  /** The JWKS document (RFC 7517 5): public parts only, every published key of every algorithm. */
   jwks(): { keys: PublicJwk[] } {
     return { keys: [...this.published.values()].map((k) => k.jwk) };
   }
@@ -125,21 +130,27 @@ export class KeyRing {
     this.lastLoadAt = now;
     const stored = await loadSigningKeys(this.db);
     const published = new Map<string, VerificationKey>();
-    let active: SigningKey | undefined;
+    // A signer whose key is still active is kept as is; an algorithm without an active key keeps its
+    // last one (never the case once started: ensureSigningKey made one of each).
+    const signers = new Map(this.signers);
     for (const key of stored) {
       if (!isSigningAlgorithm(key.alg)) continue;
       if (signingKeyStatus(key, this.settings.accessTokenTtl, now).status === 'expired') continue;
-      if (key.active) active = key;
+      if (key.active && signers.get(key.alg)?.kid !== key.kid) {
+        signers.set(key.alg, this.toSigner(key, key.alg));
+      }
       // Parsed once per kid: a KeyObject is what makes the node:crypto verify fast.
       published.set(key.kid, this.published.get(key.kid) ?? toVerificationKey(key, key.alg));
     }
-    if (active && active.kid !== this.signerKey?.kid && isSigningAlgorithm(active.alg)) {
-      const jwk: unknown = JSON.parse(open(this.settings.secret, active.kid, active.privateJwkEncrypted));
-      // The envelope authenticated, so this is the private JWK we sealed.
-      const key = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
-      this.signerKey = { kid: active.kid, alg: active.alg, key };
-    }
+    this.signers = signers;
     this.published = published;
+  }
+
+  /** Opens an active key's private part (once per kid: the signer is kept until the key is retired). */
+  private toSigner(key: SigningKey, alg: SigningAlgorithm): Signer {
+    const jwk: unknown = JSON.parse(open(this.settings.secret, key.kid, key.privateJwkEncrypted));
+    // The envelope authenticated, so this is the private JWK we sealed.
+    return { kid: key.kid, alg, key: createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' }) };
   }
 }
 

@@ -11,6 +11,7 @@ import { apiKeyPages } from './api-keys/routes.ts';
 import { auditPages } from './audit/routes.ts';
 import { authorizeRoute } from './authorize.ts';
 import { consentDecisionRoute } from './consent/decision.ts';
+import { endSessionConfirmRoute, endSessionRoute } from './end-session/routes.ts';
 import { answerPages } from './error-pages.ts';
 import { homeRoute } from './home.ts';
 import { SCRIPT_PATH, STYLESHEET_PATH } from './layout.ts';
@@ -38,8 +39,8 @@ async function script(_request: FastifyRequest, reply: FastifyReply): Promise<Fa
 }
 
 /**
- * The browser's pages: sign-in, consent, account, sign-out, the authorization endpoint, the
- * organization's console (API keys, workspaces, members, audit log), one stylesheet and one script. One encapsulated scope, so that every error here is an HTML page, and form bodies are
+ * The browser's pages: sign-in, consent, account, sign-out, the authorization and end-session
+ * endpoints, the organization's console (API keys, workspaces, members, audit log), one stylesheet and one script. One encapsulated scope, so that every error here is an HTML page, and form bodies are
  * the only bodies accepted (anything else, JSON included, is a 415 page). Pages set their own strict
  * Content-Security-Policy (see layout.ts).
  */
@@ -66,6 +67,8 @@ const pagesScope: FastifyPluginAsync = async (pages) => {
   removeAccessRequestRoute(pages);
   authorizeRoute(pages);
   consentDecisionRoute(pages);
+  endSessionRoute(pages);
+  endSessionConfirmRoute(pages);
   welcomePageRoute(pages);
   welcomeSubmitRoute(pages);
 };

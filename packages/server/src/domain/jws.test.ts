@@ -1,10 +1,12 @@
-import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { constants, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import { compactVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import {
   ALGORITHMS,
   isSigningAlgorithm,
   type ParsedJws,
   parseCompact,
+  SIGNING_ALGORITHMS,
   signCompact,
   verifySignature,
 } from './jws.ts';
@@ -99,6 +101,59 @@ describe('compact JWS sign, parse and verify', () => {
   });
 });
 
+describe('RS256 (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 3.3)', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const otherRsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const RS_HEADER = { alg: 'RS256', typ: 'JWT', kid: 'rsa-1' } as const;
+
+  it('round-trips and signs 256 bytes with a 2048-bit key', async () => {
+    const token = await signCompact(RS_HEADER, PAYLOAD, rsa.privateKey);
+    const jws = parsed(token);
+    expect(jws.header).toEqual(RS_HEADER);
+    expect(jws.signature).toHaveLength(ALGORITHMS.RS256.signatureLength);
+    expect(ALGORITHMS.RS256.signatureLength).toBe(256);
+    expect(verifySignature(jws, 'RS256', rsa.publicKey)).toBe(true);
+  });
+
+  it('is what jose verifies as RS256, and uses PKCS #1 v1.5 padding, not PSS', async () => {
+    const token = await signCompact(RS_HEADER, PAYLOAD, rsa.privateKey);
+    const { protectedHeader } = await compactVerify(token, rsa.publicKey, { algorithms: ['RS256'] });
+    expect(protectedHeader.alg).toBe('RS256');
+    const jws = parsed(token);
+    const input = Buffer.from(jws.signingInput, 'ascii');
+    const pkcs1 = { key: rsa.publicKey, padding: constants.RSA_PKCS1_PADDING };
+    expect(verify('sha256', input, pkcs1, jws.signature)).toBe(true);
+    // A genuine PSS signature of the same input (PS256's) is no RS256 signature.
+    const pss = sign('sha256', input, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING });
+    expect(verifySignature({ ...jws, signature: pss }, 'RS256', rsa.publicKey)).toBe(false);
+  });
+
+  it("refuses another key's signature, a tampered payload and a flipped bit", async () => {
+    const token = await signCompact(RS_HEADER, PAYLOAD, rsa.privateKey);
+    const jws = parsed(token);
+    expect(verifySignature(jws, 'RS256', otherRsa.publicKey)).toBe(false);
+    const [header, , signature] = token.split('.');
+    const tampered = parsed(`${header}.${b64({ ...PAYLOAD, sub: 'user-2' })}.${signature}`);
+    expect(verifySignature(tampered, 'RS256', rsa.publicKey)).toBe(false);
+    const flipped = Buffer.from(jws.signature);
+    flipped[100] = (flipped[100] ?? 0) ^ 1;
+    expect(verifySignature({ ...jws, signature: flipped }, 'RS256', rsa.publicKey)).toBe(false);
+    expect(verifySignature({ ...jws, signature: jws.signature.subarray(1) }, 'RS256', rsa.publicKey)).toBe(
+      false,
+    );
+  });
+
+  it('refuses a key of the other type whatever the signature: no ES256 key verifies RS256, nor the reverse', async () => {
+    const rsToken = parsed(await signCompact(RS_HEADER, PAYLOAD, rsa.privateKey));
+    expect(verifySignature(rsToken, 'RS256', publicKey)).toBe(false);
+    const esToken = parsed(await signCompact(HEADER, PAYLOAD, privateKey));
+    expect(verifySignature(esToken, 'ES256', rsa.publicKey)).toBe(false);
+    // An ES256 signature checked as RS256 (or the reverse) fails on its length before any key is used.
+    expect(verifySignature(esToken, 'RS256', rsa.publicKey)).toBe(false);
+    expect(verifySignature(rsToken, 'ES256', publicKey)).toBe(false);
+  });
+});
+
 describe('parseCompact', () => {
   const h = b64(HEADER);
   const p = b64(PAYLOAD);
@@ -141,13 +196,18 @@ describe('parseCompact', () => {
 });
 
 describe('the algorithm allow-list (RFC 8725 3.1)', () => {
-  it('accepts ES256, the one algorithm we sign with', () => {
+  it('accepts ES256 and RS256, the algorithms we sign with, and lists exactly those', () => {
     expect(isSigningAlgorithm('ES256')).toBe(true);
+    expect(isSigningAlgorithm('RS256')).toBe(true);
+    expect(SIGNING_ALGORITHMS).toEqual(['ES256', 'RS256']);
   });
 
-  it.each(['none', 'None', 'HS256', 'HS384', 'HS512', 'es256', 'ES384', 'PS256', ''])('refuses %j', (alg) => {
-    expect(isSigningAlgorithm(alg)).toBe(false);
-  });
+  it.each(['none', 'None', 'HS256', 'HS384', 'HS512', 'es256', 'rs256', 'ES384', 'RS512', 'PS256', ''])(
+    'refuses %j',
+    (alg) => {
+      expect(isSigningAlgorithm(alg)).toBe(false);
+    },
+  );
 
   it('refuses names inherited from Object.prototype and values that are not strings', () => {
     for (const alg of ['__proto__', 'constructor', 'toString', 'hasOwnProperty'])

@@ -1,23 +1,44 @@
-import { type KeyObject, sign, verify } from 'node:crypto';
+import { constants, type KeyObject, type SignKeyObjectInput, sign, verify } from 'node:crypto';
 
 /**
- * Compact JWS (RFC 7515) with node:crypto. jose is the reference, but for the one algorithm we issue,
+ * Compact JWS (RFC 7515) with node:crypto. jose is the reference, but for the algorithms we issue,
  * node:crypto's sign and verify over cached KeyObjects measured 3-4x faster for signing (~29 vs
  * 80-140 µs) and 1.5-2x for verifying (~72 vs 110-160 µs) than jose's SignJWT/jwtVerify on the same
  * machine, and the token endpoint and the bearer check are the hot paths (DESIGN.md 2). Every check
  * jose would make is made in access-token-verify.ts.
  */
 
-/** Algorithms we sign with. The verifier accepts exactly these: never `none`, never HMAC (RFC 8725 3.1). */
+/**
+ * Algorithms we sign with. The verifier accepts exactly these: never `none`, never HMAC (RFC 8725 3.1).
+ * ES256 signs access tokens (DESIGN.md 1); RS256 signs ID tokens by default, since every OpenID
+ * provider must support it (OpenID Connect Core 15.1), and ES256 ones on a client's request.
+ */
 export const ALGORITHMS = {
   // RFC 7518 3.4: ECDSA signatures are R || S, 32 bytes each for P-256 (not DER).
-  ES256: { curve: 'P-256', hash: 'sha256', signatureLength: 64 },
+  ES256: { keyType: 'ec', curve: 'P-256', hash: 'sha256', signatureLength: 64 },
+  // RFC 7518 3.3: RSASSA-PKCS1-v1_5 with SHA-256; a 2048-bit key (the minimum RFC 7518 allows) signs
+  // 256 bytes, and it is the only size we generate.
+  RS256: { keyType: 'rsa', modulusLength: 2048, hash: 'sha256', signatureLength: 256 },
 } as const;
 
 export type SigningAlgorithm = keyof typeof ALGORITHMS;
 
+/** Every algorithm we sign with, in the order keys are made: each has its own active key. */
+// Object.keys of a literal object typed `as const`: exactly its keys, which are the union's members.
+export const SIGNING_ALGORITHMS = Object.keys(ALGORITHMS) as readonly SigningAlgorithm[];
+
 export function isSigningAlgorithm(alg: unknown): alg is SigningAlgorithm {
   return typeof alg === 'string' && Object.hasOwn(ALGORITHMS, alg);
+}
+
+/**
+ * How node:crypto must sign or verify for `alg`: ECDSA in JOSE's fixed-length R || S encoding, RSA with
+ * PKCS #1 v1.5 padding (node's default for RSA keys, spelled out so that nothing else is ever used).
+ */
+function cryptoKey(alg: SigningAlgorithm, key: KeyObject): SignKeyObjectInput {
+  return ALGORITHMS[alg].keyType === 'ec'
+    ? { key, dsaEncoding: 'ieee-p1363' }
+    : { key, padding: constants.RSA_PKCS1_PADDING };
 }
 
 const encode = (value: object) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
@@ -35,7 +56,7 @@ export function signCompact(
   const input = `${encode(header)}.${encode(payload)}`;
   const { hash } = ALGORITHMS[header.alg];
   return new Promise((resolve, reject) => {
-    sign(hash, Buffer.from(input, 'ascii'), { key, dsaEncoding: 'ieee-p1363' }, (error, signature) =>
+    sign(hash, Buffer.from(input, 'ascii'), cryptoKey(header.alg, key), (error, signature) =>
       error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`),
     );
   });
@@ -78,17 +99,16 @@ export function parseCompact(token: string): ParsedJws | null {
   return { header, payload, signingInput: `${h}.${p}`, signature: Buffer.from(s, 'base64url') };
 }
 
-/** Checks the signature of a parsed JWS with the key registered for `alg` (the caller pinned both). */
+/**
+ * Checks the signature of a parsed JWS with the key registered for `alg` (the caller pinned both). A key
+ * of another type than `alg` wants is refused here too, so that no caller's mix-up can let one
+ * algorithm's signature pass for another's.
+ */
 export function verifySignature(jws: ParsedJws, alg: SigningAlgorithm, key: KeyObject): boolean {
-  const { hash, signatureLength } = ALGORITHMS[alg];
-  if (jws.signature.length !== signatureLength) return false;
+  const { hash, signatureLength, keyType } = ALGORITHMS[alg];
+  if (jws.signature.length !== signatureLength || key.asymmetricKeyType !== keyType) return false;
   try {
-    return verify(
-      hash,
-      Buffer.from(jws.signingInput, 'ascii'),
-      { key, dsaEncoding: 'ieee-p1363' },
-      jws.signature,
-    );
+    return verify(hash, Buffer.from(jws.signingInput, 'ascii'), cryptoKey(alg, key), jws.signature);
   } catch {
     // An input OpenSSL rejects outright is an invalid signature, not a server fault.
     return false;

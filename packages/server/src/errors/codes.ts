@@ -40,6 +40,9 @@ export const OAUTH_ERRORS = {
   login_required: 400,
   consent_required: 400,
   interaction_required: 400,
+  // RFC 6750 3.1: the errors of a resource that takes a bearer token (the userinfo endpoint).
+  invalid_token: 401,
+  insufficient_scope: 403,
   rate_limited: 429,
   server_error: 500,
   temporarily_unavailable: 503,

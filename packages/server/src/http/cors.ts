@@ -2,8 +2,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OriginCache } from '../auth/origin-cache.ts';
 import type { ApiKey } from '../model/types.ts';
 
-/** Paths whose preflights are answered: the REST API and the two OAuth endpoints a browser client calls (DESIGN.md 1). */
-const CORS_PATHS = /^\/(me|status|rate-limiting-state|v1\/.*|connect\/token|connect\/revocation)$/i;
+/**
+ * Paths whose preflights are answered: the REST API, and the OAuth endpoints a browser client calls
+ * (DESIGN.md 1): token, revocation, and userinfo (OpenID Connect Core 5.3, a bearer call like the API's).
+ */
+const CORS_PATHS =
+  /^\/(me|status|rate-limiting-state|v1\/.*|connect\/token|connect\/revocation|connect\/userinfo)$/i;
 const ALLOW_METHODS = 'GET, POST, PUT, PATCH, DELETE';
 const DEFAULT_ALLOW_HEADERS = 'X-API-Key, Authorization, Content-Type, Accept';
 /** Readable by the page: the budget headers of rule 9 and the RFC 6750 challenge. */

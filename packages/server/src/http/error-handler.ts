@@ -199,8 +199,8 @@ export function answerUnrouted(app: FastifyInstance, pages: ErrorPages): void {
 
 /**
  * Answers a request no route matched in the format of the endpoint family its path names: a page
- * under /console and /connect/authorize, RFC 6749 JSON under the other OAuth endpoints. Returns false
- * for any other path, which the caller answers with a problem.
+ * under /console, /connect/authorize and /connect/endsession, RFC 6749 JSON under the other OAuth
+ * endpoints. Returns false for any other path, which the caller answers with a problem.
  */
 function answerByPath(
   pages: ErrorPages,
@@ -250,8 +250,8 @@ export const PAGE_TITLES: Partial<Record<number, string>> = {
   503: 'Busy',
 };
 
-const OAUTH_JSON_PATH = /^\/connect\/(token|revocation|introspect)/i;
-const PAGE_PATH = /^\/(console|connect\/authorize|o(\/|$))/i;
+const OAUTH_JSON_PATH = /^\/connect\/(token|revocation|introspect|userinfo)/i;
+const PAGE_PATH = /^\/(console|connect\/(authorize|endsession)|o(\/|$))/i;
 
 /**
  * The endpoint family a raw request target names, for choosing a format when no route was found. The

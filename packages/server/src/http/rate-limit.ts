@@ -120,7 +120,7 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
   const clientLimiter = app.createRateLimit(
     withCounters({
       max: config.rateLimitPerMinute,
-      keyGenerator: (request: FastifyRequest) => `client:${request.client?.id ?? 0}`,
+      keyGenerator: clientBudgetKey,
     }),
   );
   const failureLimit = config.authFailureLimitPerMinute;
@@ -177,6 +177,17 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
 /** Adds `cache` (honoured at run time, missing from CreateRateLimitOptions' type) to a limiter's options. */
 function withCounters<T extends object>(options: T): T {
   return { ...options, cache: COUNTERS };
+}
+
+/**
+ * Whose budget a token request spends. A confidential client's own: only it can spend it, with its
+ * secret. A public client proves nothing but its client_id, which anyone can send, so its budget is
+ * per address as well: no one can spend the budget of every user of a single-page app at once.
+ */
+function clientBudgetKey(request: FastifyRequest): string {
+  const client = request.client;
+  if (client?.clientType === 'public') return `client:${client.id}:${normalizeIP(request.ip)}`;
+  return `client:${client?.id ?? 0}`;
 }
 
 function whole(limit: number): Budget {

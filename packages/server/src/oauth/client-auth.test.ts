@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { refusal } from '../../test/helpers/refusal.ts';
 import type { OAuthError } from '../errors/errors.ts';
-import { readBasic, readClientCredentials } from './client-auth.ts';
+import {
+  INTROSPECTION_AUTH_METHODS,
+  REVOCATION_AUTH_METHODS,
+  readBasic,
+  readClientCredentials,
+  TOKEN_AUTH_METHODS,
+} from './client-auth.ts';
 import { parseForm } from './form-body.ts';
 
 /** RFC 6749 2.3.1 as a client should send it: each part form-urlencoded, then base64. */
@@ -171,10 +177,39 @@ describe('readClientCredentials (RFC 6749 2.3: exactly one method)', () => {
 
   it.each([
     ['no credentials at all', ''],
-    ['a client_id without a client_secret', 'client_id=client'],
     ['a client_secret without a client_id', 'client_secret=secret'],
-    ['an empty client_secret (dropped as omitted)', 'client_id=client&client_secret='],
+    ['an empty client_id (dropped as omitted)', 'client_id=&client_secret=secret'],
   ])('refuses %s as invalid_client with a Basic challenge', (_case, body) => {
     expectInvalidClient(refusal(() => readClientCredentials(undefined, form(body))));
+  });
+});
+
+describe('readClientCredentials: method none, a public client by its client_id (RFC 6749 3.2.1)', () => {
+  const form = (body: string) => parseForm(body);
+
+  it('reads a client_id without a client_secret as the method none', () => {
+    expect(readClientCredentials(undefined, form('grant_type=refresh_token&client_id=client'))).toEqual({
+      clientId: 'client',
+      method: 'none',
+    });
+  });
+
+  it('reads an empty client_secret as omitted (RFC 6749 3.1), so as the method none', () => {
+    expect(readClientCredentials(undefined, form('client_id=client&client_secret=')).method).toBe('none');
+  });
+
+  it('never turns Basic with an empty secret into the method none: it is a malformed Basic header', () => {
+    expectInvalidClient(
+      refusal(() => readClientCredentials(rawBasic('client:'), form('client_id=client'))),
+      'the Basic credentials lack a client_id or client_secret',
+    );
+  });
+});
+
+describe('the authentication methods each endpoint advertises', () => {
+  it('lists none for the token and revocation endpoints, not for introspection (RFC 7662 2.1)', () => {
+    expect([...TOKEN_AUTH_METHODS]).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
+    expect([...REVOCATION_AUTH_METHODS]).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
+    expect([...INTROSPECTION_AUTH_METHODS]).toEqual(['client_secret_basic', 'client_secret_post']);
   });
 });

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OAuthError } from '../errors/errors.ts';
 import type { ApiKey } from '../model/types.ts';
 import type { Services } from '../services.ts';
-import { authenticateClient, clientOf } from './client-auth.ts';
+import { authenticateConfidentialClient, clientOf } from './client-auth.ts';
 import { formParams } from './form-body.ts';
 import { clientErrors, clientSecurity, DOCUMENTED_ONLY, tokenFormSchema } from './schemas.ts';
 
@@ -63,7 +63,8 @@ async function introspect(request: FastifyRequest): Promise<IntrospectionRespons
 const schema = {
   tags: ['OAuth2'],
   summary: "Describe one of this client's tokens",
-  description: 'RFC 7662. Client authentication as at the token endpoint.',
+  description:
+    'RFC 7662. Confidential clients only: HTTP Basic or `client_id` and `client_secret` in the form. A public client (`client_id` alone) is `invalid_client`.',
   security: clientSecurity,
   consumes: ['application/x-www-form-urlencoded'],
   body: tokenFormSchema,
@@ -73,11 +74,19 @@ const schema = {
   },
 };
 
-/** `POST /connect/introspect` (RFC 7662): client-authenticated. */
+/**
+ * `POST /connect/introspect` (RFC 7662): confidential clients only (2.1: the caller must be
+ * authorized, and a public client's client_id proves nothing); a public client is `invalid_client`.
+ */
 export function introspectionRoute(connect: FastifyInstance): void {
   connect.post(
     '/connect/introspect',
-    { schema, ...DOCUMENTED_ONLY, config: { rateLimit: false }, preHandler: [authenticateClient] },
+    {
+      schema,
+      ...DOCUMENTED_ONLY,
+      config: { rateLimit: false },
+      preHandler: [authenticateConfidentialClient],
+    },
     introspect,
   );
 }

@@ -4,7 +4,7 @@ import { DOCUMENTED_ONLY } from './schemas.ts';
 
 const schema = {
   tags: ['OAuth2'],
-  summary: 'The keys that verify access tokens (JWKS)',
+  summary: 'The keys that verify access tokens and ID tokens (JWKS)',
   description:
     'RFC 7517. Public, cacheable for 1 minute: after a rotation, fetch it again on an unknown `kid`.',
   produces: ['application/jwk-set+json'],
@@ -12,8 +12,8 @@ const schema = {
 };
 
 /**
- * `GET /.well-known/openid-configuration/jwks` (RFC 7517): the public parts of the active key and of
- * every retired key that may still have valid tokens. Short cache lifetime: after a rotation, resource
+ * `GET /.well-known/openid-configuration/jwks` (RFC 7517): the public parts of the active key of each
+ * algorithm (EC for ES256, RSA for RS256) and of every retired key that may still have valid tokens. Short cache lifetime: after a rotation, resource
  * servers must see the new key soon (clients also refetch on an unknown kid).
  */
 export function jwksRoute(app: FastifyInstance): void {

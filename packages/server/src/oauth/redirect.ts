@@ -39,7 +39,8 @@ const LOOPBACK_REDIRECT = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::\d{1,5})?(?=[/?]|
  */
 export function isRegisteredRedirect(registered: readonly string[], redirectUri: string): boolean {
   if (registered.includes(redirectUri)) return true;
-  if (!LOOPBACK_REDIRECT.test(redirectUri)) return false;
+  // A port no URL can carry (above 65535) is no redirect URI at all: refused here, not a 500 later.
+  if (!LOOPBACK_REDIRECT.test(redirectUri) || !URL.canParse(redirectUri)) return false;
   const portless = (uri: string) => uri.replace(LOOPBACK_REDIRECT, 'http://$1');
   const wanted = portless(redirectUri);
   return registered.some((uri) => LOOPBACK_REDIRECT.test(uri) && portless(uri) === wanted);

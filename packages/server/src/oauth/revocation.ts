@@ -64,7 +64,7 @@ const schema = {
   tags: ['OAuth2'],
   summary: 'Revoke an access token or a refresh token',
   description:
-    'RFC 7009. A refresh token takes the access tokens issued from it along. Client authentication as at the token endpoint.',
+    'RFC 7009. A refresh token takes the access tokens issued from it along. Client authentication as at the token endpoint: a public client revokes its own tokens with its `client_id` alone (2.1).',
   security: clientSecurity,
   consumes: ['application/x-www-form-urlencoded'],
   body: tokenFormSchema,
@@ -79,7 +79,8 @@ const schema = {
 };
 
 /**
- * `POST /connect/revocation` (RFC 7009): client-authenticated; answers 200 whether or not the token
+ * `POST /connect/revocation` (RFC 7009): client-authenticated, a public client by its client_id alone
+ * (2.1: it can revoke only tokens issued to it, so naming itself suffices); answers 200 whether or not the token
  * was known, valid, or the client's own (2.2), so it reveals nothing about other clients' tokens.
  */
 export function revocationRoute(connect: FastifyInstance): void {

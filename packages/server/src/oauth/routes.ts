@@ -7,6 +7,7 @@ import { jwksRoute } from './jwks.ts';
 import { revocationRoute } from './revocation.ts';
 import { OAUTH_SCHEMAS } from './schemas.ts';
 import { tokenRoute } from './token/index.ts';
+import { userinfoRoute } from './userinfo.ts';
 
 /** RFC 6749 5.1 and 5.2: responses with tokens, and the errors of these endpoints, are never cached. */
 async function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -14,7 +15,7 @@ async function noStore(_request: FastifyRequest, reply: FastifyReply): Promise<v
 }
 
 /**
- * `/connect/token`, revocation and introspection: one encapsulated scope, so that RFC 6749 5.2 errors,
+ * `/connect/token`, revocation, introspection and userinfo: one encapsulated scope, so that RFC 6749 5.2 errors,
  * form-only bodies, `no-store` and the per-address budget apply to these endpoints and nowhere else.
  * The authorization endpoint answers pages and redirects instead: it is registered with the pages.
  */
@@ -26,6 +27,7 @@ const connectScope: FastifyPluginAsync = async (connect) => {
   tokenRoute(connect);
   revocationRoute(connect);
   introspectionRoute(connect);
+  userinfoRoute(connect);
 };
 
 /** The authorization server's JSON endpoints: discovery and JWKS (public, cacheable), and `/connect/*`. */

@@ -59,6 +59,11 @@ export const tokenResponseSchema = {
       type: 'string',
       description: 'Only with `offline_access` (authorization code and refresh grants); single use',
     },
+    id_token: {
+      type: 'string',
+      description:
+        "Only from an authorization code whose scope has `openid` (OpenID Connect Core 3.1.3.3): a JWT signed with the key's `id_token_signed_response_alg`; refreshes carry none",
+    },
   },
   required: ['access_token', 'expires_in', 'token_type', 'scope'],
   examples: [CLIENT_CREDENTIALS_TOKENS],
@@ -103,12 +108,20 @@ export const introspectionResponseSchema = {
   examples: [{ active: false }],
 } as const;
 
-/** The form fields of RFC 6749 2.3.1 `client_secret_post`, shared by the client-authenticated endpoints. */
+/**
+ * The form fields of client authentication in the body, shared by the client-authenticated endpoints:
+ * RFC 6749 2.3.1 `client_secret_post`, and `none` (a public client's client_id alone, RFC 6749 3.2.1).
+ */
 export const clientSecretPostFields = {
-  client_id: { type: 'string', description: 'The public key (`client_secret_post`; else use HTTP Basic)' },
+  client_id: {
+    type: 'string',
+    description:
+      'The public key: with `client_secret` (`client_secret_post`), or alone for a public client (`none`); else use HTTP Basic',
+  },
   client_secret: {
     type: 'string',
-    description: 'The private key (`client_secret_post`; never together with HTTP Basic)',
+    description:
+      'The private key of a confidential client (`client_secret_post`; never together with HTTP Basic). A public client has none',
   },
 } as const;
 
@@ -125,7 +138,7 @@ export const tokenFormSchema = {
 
 /**
  * Client authentication: HTTP Basic (`client_secret_basic`), or the fields in the form
- * (`client_secret_post`), hence the empty requirement.
+ * (`client_secret_post`, or a public client's `client_id` alone), hence the empty requirement.
  */
 export const clientSecurity = [{ clientSecretBasic: [] }, {}];
 
@@ -145,7 +158,7 @@ export const clientErrors = {
     error_description: 'grant_type is required',
   }),
   401: oauthError(
-    'Client authentication failed: `invalid_client`',
+    'Client authentication failed: `invalid_client` (also a method that does not fit the client type: a secret for a public client, `client_id` alone for a confidential one)',
     { error: 'invalid_client', error_description: 'client authentication failed' },
     { 'WWW-Authenticate': { type: 'string', description: 'Basic realm="gatehouse", charset="UTF-8"' } },
   ),
@@ -164,19 +177,22 @@ export const clientErrors = {
 export const jsonWebKeySetSchema = {
   $id: 'JsonWebKeySet',
   type: 'object',
-  description: 'RFC 7517 5: the public keys that verify access tokens, the active one and retired ones',
+  description:
+    'RFC 7517 5: the public keys that verify access tokens (ES256) and ID tokens (RS256 or ES256), the active one of each algorithm and retired ones',
   properties: {
     keys: {
       type: 'array',
       items: {
         type: 'object',
         properties: {
-          kty: { type: 'string' },
-          crv: { type: 'string' },
-          x: { type: 'string' },
-          y: { type: 'string' },
+          kty: { type: 'string', enum: ['EC', 'RSA'] },
+          crv: { type: 'string', description: 'EC only' },
+          x: { type: 'string', description: 'EC only' },
+          y: { type: 'string', description: 'EC only' },
+          n: { type: 'string', description: 'RSA only: the modulus' },
+          e: { type: 'string', description: 'RSA only: the public exponent' },
           kid: { type: 'string', description: 'RFC 7638 thumbprint, the `kid` of the tokens it signed' },
-          alg: { type: 'string' },
+          alg: { type: 'string', enum: ['ES256', 'RS256'] },
           use: { type: 'string', enum: ['sig'] },
         },
         required: ['kty', 'kid', 'alg', 'use'],

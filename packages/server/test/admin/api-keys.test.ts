@@ -14,6 +14,9 @@ const API_KEY_FIELDS = [
   'permissions',
   'redirectUris',
   'corsOrigins',
+  'clientType',
+  'postLogoutRedirectUris',
+  'idTokenSignedResponseAlg',
   'last4',
   'status',
   'createdBy',
@@ -37,6 +40,9 @@ interface KeyView {
   permissions: string;
   redirectUris: string[];
   corsOrigins: string[];
+  clientType: 'confidential' | 'public';
+  postLogoutRedirectUris: string[];
+  idTokenSignedResponseAlg: 'RS256' | 'ES256';
   last4: string | null;
   status: 'active' | 'revoked' | 'expired';
   createdBy: string | null;
@@ -198,6 +204,9 @@ describeEachDialect('admin API: /v1/api-keys', (dialect) => {
         permissions: 'write',
         redirectUris: ['https://client.example/callback'],
         corsOrigins: ['https://client.example'],
+        clientType: 'confidential',
+        postLogoutRedirectUris: [],
+        idTokenSignedResponseAlg: 'RS256',
         last4: key.privateKey.slice(-4),
         status: 'active',
         createdBy: `key:${ctx.seed.adminKeyA.key.publicKey}`,
@@ -725,6 +734,26 @@ describeEachDialect('admin API: /v1/api-keys', (dialect) => {
         () => ({ corsOrigins: ['https://app.example/'] }),
         /^corsOrigins/,
       ],
+      [
+        'a post-logout redirect URI that is not absolute',
+        () => ({ postLogoutRedirectUris: ['https://ok.example/bye', '/signed-out'] }),
+        /^postLogoutRedirectUris\/1$/,
+      ],
+      [
+        'an http post-logout redirect URI on a non-loopback host',
+        () => ({ postLogoutRedirectUris: ['http://app.example/bye'] }),
+        /^postLogoutRedirectUris\/0$/,
+      ],
+      [
+        'an HMAC ID token algorithm',
+        () => ({ idTokenSignedResponseAlg: 'HS256' }),
+        /^idTokenSignedResponseAlg$/,
+      ],
+      [
+        'the ID token algorithm none',
+        () => ({ idTokenSignedResponseAlg: 'none' }),
+        /^idTokenSignedResponseAlg$/,
+      ],
       ['a label of 201 characters', () => ({ label: 'x'.repeat(201) }), /^label$/],
       ['a label with a control character', () => ({ label: 'bell\u0007key' }), /^label$/],
       ['an unknown field', () => ({ colour: 'red' }), /^colour$/],
@@ -818,6 +847,196 @@ describeEachDialect('admin API: /v1/api-keys', (dialect) => {
       });
       expectProblem(res, 400, 'validation_failed');
       expect(await rowsOf(ctx.seed.a.tenantId)).toEqual(before);
+    });
+  });
+
+  describe('public clients and OpenID Connect settings (issue 14)', () => {
+    type CreatedView = Omit<IssuedView, 'privateKey'> & { privateKey: string | null };
+    const LOGOUT = 'https://spa.example/signed-out';
+    const rotate = (publicKey: string) =>
+      send('POST', `/v1/api-keys/${publicKey}/rotate`, { graceSeconds: 0 });
+    const secretsOf = async (publicKey: string) =>
+      db()
+        .selectFrom('api_key_secrets')
+        .select('id')
+        .where('api_key_id', '=', await keyId(publicKey))
+        .execute();
+
+    async function createPublic(extra: Record<string, unknown> = {}): Promise<CreatedView> {
+      const res = await send('POST', '/v1/api-keys', {
+        label: tag('spa'),
+        clientType: 'public',
+        redirectUris: ['https://spa.example/callback'],
+        ...extra,
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      expect(res.headers['cache-control']).toBe('no-store');
+      return res.json() as CreatedView;
+    }
+
+    it('creates a public client: 201 with clientType public, privateKey and last4 null, and no secret stored', async () => {
+      const key = await createPublic({ postLogoutRedirectUris: [LOGOUT] });
+      expect(Object.keys(key).sort()).toEqual([...API_KEY_FIELDS, 'privateKey'].sort());
+      expect(key).toMatchObject({
+        publicKey: expect.stringMatching(PUBLIC_KEY),
+        clientType: 'public',
+        privateKey: null,
+        last4: null,
+        postLogoutRedirectUris: [LOGOUT],
+        idTokenSignedResponseAlg: 'RS256',
+        status: 'active',
+      });
+      expect(await secretsOf(key.publicKey)).toEqual([]);
+      const [event] = await auditOf('api_key.created', key.publicKey);
+      expect(event?.details).toMatchObject({ clientType: 'public' });
+    });
+
+    it('creates a confidential key when clientType is left out, and with clientType confidential', async () => {
+      const implicit = await create({ label: tag('implicit') });
+      const explicit = await create({ label: tag('explicit'), clientType: 'confidential' });
+      for (const key of [implicit, explicit]) {
+        expect(key.clientType).toBe('confidential');
+        expect(key.privateKey).toMatch(PRIVATE_KEY);
+        expect((await meWithKey(key.privateKey)).statusCode).toBe(200);
+      }
+    });
+
+    it('refuses to rotate a public client: 409, nothing issued, nothing recorded', async () => {
+      const key = await createPublic();
+      const res = await rotate(key.publicKey);
+      const problem = expectProblem(res, 409, 'conflict') as { detail?: string };
+      expect(problem.detail).toMatch(/public client/);
+      expect(res.body).not.toMatch(/gsk_/);
+      expect(await secretsOf(key.publicKey)).toEqual([]);
+      expect(await auditOf('api_key.rotated', key.publicKey)).toEqual([]);
+    });
+
+    it('shows clientType, postLogoutRedirectUris and idTokenSignedResponseAlg on GET and on the list', async () => {
+      const label = tag('oidc-listed');
+      const spa = await createPublic({
+        label: `${label}-spa`,
+        postLogoutRedirectUris: [LOGOUT, 'http://127.0.0.1:5173/bye'],
+        idTokenSignedResponseAlg: 'ES256',
+      });
+      const server = await create({ label: `${label}-server` });
+      const one = await getKey(spa.publicKey);
+      expect(Object.keys(one).sort()).toEqual(API_KEY_FIELDS);
+      expect(one).toMatchObject({
+        clientType: 'public',
+        postLogoutRedirectUris: [LOGOUT, 'http://127.0.0.1:5173/bye'],
+        idTokenSignedResponseAlg: 'ES256',
+        last4: null,
+      });
+      const listed = await list({ q: label, sortBy: 'label', asc: 'true' });
+      expect(listed.items).toEqual([
+        expect.objectContaining({ publicKey: server.publicKey, clientType: 'confidential' }),
+        one,
+      ]);
+      expect(JSON.stringify(listed)).not.toContain('privateKey');
+    });
+
+    it('PATCH replaces postLogoutRedirectUris and changes idTokenSignedResponseAlg, recorded as api_key.updated', async () => {
+      const key = await createPublic({ postLogoutRedirectUris: [LOGOUT] });
+      const res = await send('PATCH', `/v1/api-keys/${key.publicKey}`, {
+        postLogoutRedirectUris: ['https://spa.example/goodbye'],
+        idTokenSignedResponseAlg: 'ES256',
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(Object.keys(res.json()).sort()).toEqual(API_KEY_FIELDS);
+      const expected = {
+        clientType: 'public',
+        postLogoutRedirectUris: ['https://spa.example/goodbye'],
+        idTokenSignedResponseAlg: 'ES256',
+        redirectUris: ['https://spa.example/callback'],
+      };
+      expect(res.json()).toMatchObject(expected);
+      expect(await getKey(key.publicKey)).toMatchObject(expected);
+      const [event] = await auditOf('api_key.updated', key.publicKey);
+      expect(event?.details).toEqual({ fields: ['postLogoutRedirectUris', 'idTokenSignedResponseAlg'] });
+      const cleared = await send('PATCH', `/v1/api-keys/${key.publicKey}`, { postLogoutRedirectUris: [] });
+      expect(cleared.statusCode, cleared.body).toBe(200);
+      expect(cleared.json()).toMatchObject({ postLogoutRedirectUris: [], idTokenSignedResponseAlg: 'ES256' });
+    });
+
+    it('PATCH names every wrong post-logout redirect URI by its place in the list, changing nothing', async () => {
+      const key = await createPublic({ postLogoutRedirectUris: [LOGOUT] });
+      const shown = await getKey(key.publicKey);
+      const res = await send('PATCH', `/v1/api-keys/${key.publicKey}`, {
+        postLogoutRedirectUris: ['https://spa.example/ok', 'not a url', 'https://spa.example/bye#x'],
+      });
+      const problem = expectProblem(res, 400, 'validation_failed');
+      expect(problem.errors).toEqual([
+        { field: 'postLogoutRedirectUris/1', message: 'redirect URI is not an absolute URL: not a url' },
+        {
+          field: 'postLogoutRedirectUris/2',
+          message: 'redirect URI must not have a fragment: https://spa.example/bye#x',
+        },
+      ]);
+      expect(await getKey(key.publicKey)).toEqual(shown);
+    });
+
+    it.each([
+      ['HS256', 'an HMAC algorithm (the client could forge its own ID tokens)'],
+      ['none', 'no signature at all'],
+      ['RS512', 'an algorithm Gatehouse does not sign with'],
+    ])('PATCH refuses idTokenSignedResponseAlg %s (%s) with 400 naming the field', async (alg) => {
+      const key = await createPublic();
+      const shown = await getKey(key.publicKey);
+      const res = await send('PATCH', `/v1/api-keys/${key.publicKey}`, { idTokenSignedResponseAlg: alg });
+      expect(namedFields(res)).toEqual(['idTokenSignedResponseAlg']);
+      expect(await getKey(key.publicKey)).toEqual(shown);
+    });
+
+    it.each([
+      ['public', 'confidential'],
+      ['confidential', 'public'],
+      ['confidential', 'confidential'],
+    ] as const)(
+      'PATCH refuses clientType (a %s key sent %s) with 400 saying it is set at creation, changing nothing',
+      async (from, to) => {
+        const key = from === 'public' ? await createPublic() : await create({ label: tag('fixed-type') });
+        const shown = await getKey(key.publicKey);
+        const before = await rowsOf(ctx.seed.a.tenantId);
+        const res = await send('PATCH', `/v1/api-keys/${key.publicKey}`, {
+          clientType: to,
+          label: tag('renamed'),
+        });
+        const problem = expectProblem(res, 400, 'validation_failed') as {
+          detail?: string;
+          errors?: FieldError[];
+        };
+        expect(problem.errors).toEqual([
+          {
+            field: 'clientType',
+            message:
+              'the client type is set when a key is created and never changes; create a new key instead',
+          },
+        ]);
+        expect(problem.detail).toMatch(/set when a key is created/);
+        expect(await getKey(key.publicKey)).toEqual(shown);
+        expect(await rowsOf(ctx.seed.a.tenantId)).toEqual(before);
+      },
+    );
+
+    it('POST refuses an unknown clientType, naming it, and creates nothing', async () => {
+      const before = await rowsOf(ctx.seed.a.tenantId);
+      const res = await send('POST', '/v1/api-keys', { label: tag('odd-type'), clientType: 'native' });
+      expect(namedFields(res)).toEqual(['clientType']);
+      expect(await rowsOf(ctx.seed.a.tenantId)).toEqual(before);
+    });
+
+    it("answers a PATCH with clientType on tenant B's key the same 400 as on its own key: no existence oracle", async () => {
+      const mine = await createPublic();
+      const theirs = await send('PATCH', `/v1/api-keys/${ctx.seed.orgKeyB.key.publicKey}`, {
+        clientType: 'public',
+      });
+      const own = await send('PATCH', `/v1/api-keys/${mine.publicKey}`, { clientType: 'public' });
+      const strip = (r: LightMyRequestResponse) => {
+        const { requestId: _id, ...rest } = r.json();
+        return rest;
+      };
+      expect(strip(theirs)).toEqual(strip(own));
+      expect(theirs.body).not.toContain('B org key');
     });
   });
 

@@ -1,5 +1,11 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApiKey, getKey, recordKeyUse, revokeApiKey } from '../../src/domain/api-keys.ts';
+import {
+  createApiKey,
+  findClientKey,
+  getKey,
+  recordKeyUse,
+  revokeApiKey,
+} from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { readTenantAuditLog } from '../../src/domain/audit-log.ts';
 import { addMember } from '../../src/domain/members.ts';
@@ -94,10 +100,13 @@ describeEachDialect('console: API configuration pages', (dialect) => {
   function createKey(browser: Browser, fields: Record<string, string>, tenantId = tenantA()) {
     return submit(browser, `${keysOf(tenantId)}/new`, keysOf(tenantId), {
       label: 'A console key',
+      clientType: 'confidential',
       scope: '',
       permissions: 'write',
       redirectUris: '',
+      postLogoutRedirectUris: '',
       corsOrigins: '',
+      idTokenSignedResponseAlg: 'RS256',
       expiresOn: '',
       ...fields,
     });
@@ -577,6 +586,239 @@ describeEachDialect('console: API configuration pages', (dialect) => {
         label: 'A admin key',
         redirectUris: [],
       });
+    });
+  });
+
+  describe('public clients and OpenID Connect settings (issue 14)', () => {
+    const LOGOUT = 'https://spa.example/signed-out';
+
+    /** A public client made through the form: it is answered with its page, no secret to carry. */
+    async function createPublic(fields: Record<string, string> = {}) {
+      const res = await createKey(owner, {
+        label: 'Single-page app',
+        clientType: 'public',
+        redirectUris: 'https://spa.example/callback',
+        ...fields,
+      });
+      expect(res.statusCode, res.body.slice(0, 1000)).toBe(303);
+      const location = String(res.headers.location);
+      const publicKey = PUBLIC_KEY.exec(location)?.[0] as string;
+      expect(location).toBe(`${keysOf()}/${publicKey}?done=created`);
+      return { publicKey, location, created: res, keyPage: `${keysOf()}/${publicKey}` };
+    }
+
+    it('offers the client type as two explained choices, post-logout redirect URLs beside the redirect URLs, and the ID token algorithm', async () => {
+      const form = await owner.get(`${keysOf()}/new`);
+      expect(form.statusCode).toBe(200);
+      const text = textOf(form.body);
+      expect(form.body).toContain('<input type="radio" name="clientType" value="confidential" checked>');
+      expect(form.body).toContain('<input type="radio" name="clientType" value="public">');
+      expect(text).toContain('Confidential A server that can keep a private key.');
+      expect(text).toContain('Public A single-page or native app; no private key, PKCE required.');
+      expect(textareaValue(form.body, 'postLogoutRedirectUris')).toBe('');
+      expect(form.body.indexOf('id="redirectUris"')).toBeLessThan(
+        form.body.indexOf('id="postLogoutRedirectUris"'),
+      );
+      expect(form.body).toContain('<label for="postLogoutRedirectUris">Post-logout redirect URLs</label>');
+      expect(form.body).toMatch(/<select id="idTokenSignedResponseAlg"[^>]*><option value="RS256" selected>/);
+      expect(form.body).toContain('<option value="ES256">');
+    });
+
+    it('creates a public client: no private key is shown or carried, the page says why and shows the PKCE flow with client_id only', async () => {
+      const { publicKey, location, created, keyPage } = await createPublic({
+        postLogoutRedirectUris: LOGOUT,
+      });
+      // Nothing to reveal: no sealed secret rides along.
+      expect([created.headers['set-cookie']].flat().join('\n')).not.toContain('gatehouse-reveal=');
+      const found = await findClientKey(db(), publicKey);
+      expect(found?.key).toMatchObject({ clientType: 'public', postLogoutRedirectUris: [LOGOUT] });
+      expect(found?.secrets).toEqual([]);
+
+      const page = await owner.get(location);
+      expect(page.statusCode).toBe(200);
+      expect(page.body).not.toMatch(/gsk_/);
+      expect(page.body).not.toContain('id="private-key"');
+      const text = textOf(page.body);
+      expect(text).toContain('This public client has no private key');
+      expect(text).toContain('authorization code flow and PKCE (S256)');
+      expect(text).toContain('Client type Public');
+      expect(text).toContain('Private key None: a public client has no private key');
+      expect(text).toContain(`Post-logout redirect URLs ${LOGOUT}`);
+      expect(text).toContain('ID token algorithm RS256');
+      // The example: the code flow with PKCE, the code exchanged with the client_id and the verifier only.
+      expect(text).toContain(`client_id=${publicKey}&redirect_uri=https%3A%2F%2Fspa.example%2Fcallback`);
+      expect(text).toContain('code_challenge_method=S256');
+      expect(text).toContain('-d grant_type=authorization_code');
+      expect(text).toContain(`-d client_id=${publicKey}`);
+      expect(text).toContain("-d 'code_verifier=<verifier>'");
+      expect(text).not.toContain('X-API-Key:');
+      expect(text).not.toContain('client_credentials');
+      expect(text).not.toContain('Authorization: Basic');
+      // Nothing to rotate.
+      expect(page.body).not.toContain(`action="${keyPage}/rotate"`);
+      expect(page.body).not.toContain('Rotate the private key');
+      // Later visits keep the facts and the example, without the creation notice.
+      const later = await owner.get(keyPage);
+      expect(textOf(later.body)).not.toContain('This public client has no private key');
+      expect(textOf(later.body)).toContain('Client type Public');
+      expect(textOf(later.body)).toContain("-d 'code_verifier=<verifier>'");
+      expect((await auditOf('api_key.created', publicKey))[0]?.details).toMatchObject({
+        clientType: 'public',
+      });
+    });
+
+    it('marks a public client on the list with a Public badge and no private key', async () => {
+      const org = await freshOrganization('Public clients org');
+      await createKey(owner, { label: 'Server app' }, org.tenantId);
+      const made = await createKey(owner, { label: 'Browser app', clientType: 'public' }, org.tenantId);
+      expect(made.statusCode).toBe(303);
+      const rows = rowsOf((await owner.get(keysOf(org.tenantId))).body);
+      const [browser, server] = rows;
+      expect(browser?.cells).toMatchObject({ Label: 'Browser app Public', 'Private key': 'None' });
+      expect(browser?.markup).toContain(
+        '<span class="badge neutral" title="A public client: no private key">Public</span>',
+      );
+      expect(server?.cells.Label).toBe('Server app');
+      expect(server?.cells['Private key']).toMatch(/^…[0-9A-Za-z]{4}$/);
+    });
+
+    it('creates a confidential key with post-logout redirect URLs and ES256 ID tokens, its private key shown once', async () => {
+      const made = await createAndReveal(owner, {
+        label: 'OpenID web app',
+        postLogoutRedirectUris: `${LOGOUT}\r\n\r\nhttp://127.0.0.1:3000/bye\r\n`,
+        idTokenSignedResponseAlg: 'ES256',
+      });
+      expect(await getKey(db(), made.publicKey)).toMatchObject({
+        clientType: 'confidential',
+        postLogoutRedirectUris: [LOGOUT, 'http://127.0.0.1:3000/bye'],
+        idTokenSignedResponseAlg: 'ES256',
+      });
+      const text = textOf(made.page.body);
+      expect(text).toContain('Client type Confidential');
+      expect(text).toContain('ID token algorithm ES256');
+      expect(text).toContain('X-API-Key:');
+      expect(made.page.body).toContain(`action="${keysOf()}/${made.publicKey}/rotate"`);
+    });
+
+    it('re-renders the new-key form with 400 naming a wrong post-logout line, an unknown client type and an HMAC ID token algorithm, creating nothing', async () => {
+      const typed = 'https://spa.example/bye\nftp://spa.example/bye';
+      const res = await createKey(owner, {
+        label: 'Wrong OpenID settings',
+        clientType: 'secret',
+        postLogoutRedirectUris: typed,
+        idTokenSignedResponseAlg: 'HS256',
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.body).toContain('role="alert" id="form-errors">Check the 3 fields marked below.');
+      expect(fieldError(res.body, 'postLogoutRedirectUris')).toBe(
+        'Line 2: redirect URI must use https (http only on loopback): ftp://spa.example/bye',
+      );
+      expect(fieldError(res.body, 'clientType')).toBe('Choose a client type.');
+      expect(fieldError(res.body, 'idTokenSignedResponseAlg')).toBe(
+        'Choose an ID token algorithm from the list.',
+      );
+      expect(textareaValue(res.body, 'postLogoutRedirectUris')).toBe(typed);
+      expect(res.body).toMatch(/<textarea id="postLogoutRedirectUris"[^>]*aria-invalid="true"/);
+      expect(labelsOf((await owner.get(`${keysOf()}?q=Wrong OpenID`)).body)).toEqual([]);
+    });
+
+    it('keeps the chosen client type when the form comes back with errors', async () => {
+      const res = await createKey(owner, { label: '   ', clientType: 'public' });
+      expect(res.statusCode).toBe(400);
+      expect(res.body).toContain('<input type="radio" name="clientType" value="public" checked>');
+    });
+
+    it('edits post-logout redirect URLs and the ID token algorithm in the settings, at once and audited', async () => {
+      const { publicKey, keyPage } = await createPublic({
+        label: 'Editable SPA',
+        postLogoutRedirectUris: LOGOUT,
+      });
+      const settings = await owner.get(keyPage);
+      expect(textareaValue(settings.body, 'postLogoutRedirectUris')).toBe(LOGOUT);
+      const res = await submit(owner, keyPage, keyPage, {
+        label: 'Editable SPA',
+        redirectUris: 'https://spa.example/callback',
+        corsOrigins: 'https://spa.example',
+        postLogoutRedirectUris: 'https://spa.example/goodbye\nhttp://localhost:5173/bye',
+        idTokenSignedResponseAlg: 'ES256',
+      });
+      expect(res.statusCode, res.body.slice(0, 500)).toBe(303);
+      expect(res.headers.location).toBe(`${keyPage}?done=updated`);
+      expect(await getKey(db(), publicKey)).toMatchObject({
+        clientType: 'public',
+        postLogoutRedirectUris: ['https://spa.example/goodbye', 'http://localhost:5173/bye'],
+        idTokenSignedResponseAlg: 'ES256',
+        corsOrigins: ['https://spa.example'],
+      });
+      const saved = await owner.get(String(res.headers.location));
+      expect(textareaValue(saved.body, 'postLogoutRedirectUris')).toBe(
+        'https://spa.example/goodbye\nhttp://localhost:5173/bye',
+      );
+      expect(saved.body).toContain('<option value="ES256" selected>');
+      expect(textOf(saved.body)).toContain('ID token algorithm ES256');
+      const [event] = await auditOf('api_key.updated', publicKey);
+      expect(event?.details).toMatchObject({
+        fields: expect.arrayContaining(['postLogoutRedirectUris', 'idTokenSignedResponseAlg']),
+      });
+    });
+
+    it('names a wrong post-logout line and an unknown ID token algorithm beside their fields in the settings, changing nothing', async () => {
+      const { publicKey, keyPage } = await createPublic({
+        label: 'Kept SPA',
+        postLogoutRedirectUris: LOGOUT,
+      });
+      const typed = `${LOGOUT}\nnot a url`;
+      const res = await submit(owner, keyPage, keyPage, {
+        label: 'Kept SPA, renamed?',
+        redirectUris: 'https://spa.example/callback',
+        corsOrigins: '',
+        postLogoutRedirectUris: typed,
+        idTokenSignedResponseAlg: 'none',
+      });
+      expect(res.statusCode).toBe(400);
+      expect(fieldError(res.body, 'postLogoutRedirectUris')).toBe(
+        'Line 2: redirect URI is not an absolute URL: not a url',
+      );
+      expect(fieldError(res.body, 'idTokenSignedResponseAlg')).toBe(
+        'Choose an ID token algorithm from the list.',
+      );
+      expect(textareaValue(res.body, 'postLogoutRedirectUris')).toBe(typed);
+      expect(await getKey(db(), publicKey)).toMatchObject({
+        label: 'Kept SPA',
+        postLogoutRedirectUris: [LOGOUT],
+        idTokenSignedResponseAlg: 'RS256',
+      });
+    });
+
+    it('keeps the post-logout redirect URLs and the ID token algorithm of a settings form that does not send them', async () => {
+      const made = await createAndReveal(owner, {
+        label: 'Older form',
+        postLogoutRedirectUris: LOGOUT,
+        idTokenSignedResponseAlg: 'ES256',
+      });
+      const keyPage = `${keysOf()}/${made.publicKey}`;
+      const res = await submit(owner, keyPage, keyPage, {
+        label: 'Older form, renamed',
+        redirectUris: '',
+        corsOrigins: '',
+      });
+      expect(res.statusCode, res.body.slice(0, 500)).toBe(303);
+      expect(await getKey(db(), made.publicKey)).toMatchObject({
+        label: 'Older form, renamed',
+        postLogoutRedirectUris: [LOGOUT],
+        idTokenSignedResponseAlg: 'ES256',
+      });
+    });
+
+    it('refuses a rotation of a public client posted by hand: 409 with the reason, nothing issued', async () => {
+      const { publicKey, keyPage } = await createPublic({ label: 'Unrotatable SPA' });
+      const form = await owner.get(keyPage);
+      const res = await owner.post(`${keyPage}/rotate`, { ...hiddenFields(form.body, keyPage), grace: '0' });
+      expect(res.statusCode).toBe(409);
+      expect(res.body).toContain('is a public client: it has no private key</p>');
+      expect(res.body).not.toMatch(/gsk_/);
+      expect((await findClientKey(db(), publicKey))?.secrets).toEqual([]);
+      expect(await auditOf('api_key.rotated', publicKey)).toEqual([]);
     });
   });
 

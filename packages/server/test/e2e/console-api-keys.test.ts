@@ -27,7 +27,7 @@ async function createKeyByClicking(
   await page.getByRole('heading', { name: 'Create an API key', level: 1 }).waitFor();
   await page.getByLabel('Label').fill(label);
   await page
-    .getByLabel('Redirect URLs')
+    .getByLabel('Redirect URLs', { exact: true })
     .fill('https://dashboard.example/callback\nhttp://127.0.0.1:5173/callback');
   await page.getByLabel('Allowed CORS origins').fill('https://dashboard.example');
   await page.getByRole('radio', { name: /^Read GET only/ }).check();
@@ -110,23 +110,65 @@ function suite(dialect: DialectName) {
       const violations = cspViolations(page);
       await createKeyByClicking(page, 'E2E settings');
       const typed = 'https://dashboard.example/callback\nnot a url';
-      await page.getByLabel('Redirect URLs').fill(typed);
+      await page.getByLabel('Redirect URLs', { exact: true }).fill(typed);
       await page.getByRole('button', { name: 'Save changes' }).click();
       const error = page.locator('#redirectUris-error');
       await error.waitFor();
       expect(await error.textContent()).toBe('Line 2: redirect URI is not an absolute URL: not a url');
-      await expect(page.getByLabel('Redirect URLs').inputValue()).resolves.toBe(typed);
-      await expect(page.getByLabel('Redirect URLs').getAttribute('aria-invalid')).resolves.toBe('true');
+      await expect(page.getByLabel('Redirect URLs', { exact: true }).inputValue()).resolves.toBe(typed);
+      await expect(
+        page.getByLabel('Redirect URLs', { exact: true }).getAttribute('aria-invalid'),
+      ).resolves.toBe('true');
 
-      await page.getByLabel('Redirect URLs').fill('https://dashboard.example/v2/callback');
+      await page.getByLabel('Redirect URLs', { exact: true }).fill('https://dashboard.example/v2/callback');
       await page.getByRole('button', { name: 'Save changes' }).click();
       await page.getByText('Saved. The new settings apply at once.').waitFor();
-      await expect(page.getByLabel('Redirect URLs').inputValue()).resolves.toBe(
+      await expect(page.getByLabel('Redirect URLs', { exact: true }).inputValue()).resolves.toBe(
         'https://dashboard.example/v2/callback',
       );
       expect(violations).toEqual([]);
       await context.close();
     });
+
+    it('creates a public client by clicking: no private key is shown, the page says why and shows the PKCE flow, and axe finds no serious violation', async () => {
+      const { context, page } = await ownerContext({ axe: true });
+      await page.getByRole('link', { name: 'Create an API key' }).first().click();
+      await page.getByRole('heading', { name: 'Create an API key', level: 1 }).waitFor();
+      await expectAccessible(page);
+      await page.getByLabel('Label').fill('E2E single-page app');
+      await page.getByRole('radio', { name: /^Public A single-page or native app/ }).check();
+      await page.getByLabel('Redirect URLs', { exact: true }).fill('https://spa.example/callback');
+      await page.getByLabel('Post-logout redirect URLs').fill('https://spa.example/signed-out');
+      await page.getByLabel('ID token algorithm').selectOption('ES256');
+      await page.getByRole('button', { name: 'Create key' }).click();
+      await page.getByRole('heading', { name: 'This public client has no private key' }).waitFor();
+      const publicKey = PUBLIC_KEY.exec(page.url())?.[0] as string;
+      expect(publicKey).toBeDefined();
+      expect(await page.locator('#private-key').count()).toBe(0);
+      const main = (await page.locator('main').textContent()) ?? '';
+      expect(main).not.toMatch(/gsk_/);
+      expect(main).toContain('code_verifier');
+      expect(main).not.toContain('X-API-Key:');
+      expect(await page.getByRole('button', { name: 'Rotate private key' }).count()).toBe(0);
+      await expect(page.getByLabel('Post-logout redirect URLs').inputValue()).resolves.toBe(
+        'https://spa.example/signed-out',
+      );
+      await expect(page.getByLabel('ID token algorithm').inputValue()).resolves.toBe('ES256');
+      await expectAccessible(page);
+      // Its longer example still fits a phone.
+      await page.setViewportSize(PHONE);
+      await expectNoHorizontalScroll(page);
+      // The public client is what the admin API says it is.
+      const res = await fetch(`${issuer}/v1/api-keys/${publicKey}`, {
+        headers: { 'x-api-key': s.adminKeyA.privateKey },
+      });
+      expect(await res.json()).toMatchObject({
+        clientType: 'public',
+        last4: null,
+        idTokenSignedResponseAlg: 'ES256',
+      });
+      await context.close();
+    }, 60_000);
 
     it('rotates with no grace period: the new private key is shown once and works, the old one is refused', async () => {
       const { context, page } = await ownerContext();
@@ -179,7 +221,7 @@ function suite(dialect: DialectName) {
         await expectAccessible(page);
         await page.goto(`${keysOfA()}/new`);
         await expectAccessible(page);
-        await page.getByLabel('Redirect URLs').fill('ftp://not-allowed.example');
+        await page.getByLabel('Redirect URLs', { exact: true }).fill('ftp://not-allowed.example');
         await page.getByRole('button', { name: 'Create key' }).click();
         await page.locator('#redirectUris-error').waitFor();
         await expectAccessible(page);

@@ -2,53 +2,12 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApiKey, type IssuedApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
-import { hiddenFields } from '../helpers/authorization-flow.ts';
+import { FetchAgent } from '../helpers/fetch-agent.ts';
 import { type ListeningTestApp, listenTestApp } from '../helpers/http.ts';
 import { PASSWORD, seed } from '../helpers/seed.ts';
 import { describeEachDialect } from '../helpers/test-app.ts';
 
 const REDIRECT = 'https://app.example/callback';
-
-/** A user agent over plain fetch: follows redirects by hand and keeps cookies, like a browser would. */
-class FetchAgent {
-  private readonly cookies = new Map<string, string>();
-
-  private keep(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = ''] = line.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq);
-      if (/max-age=0/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, pair.slice(eq + 1));
-    }
-  }
-
-  async request(url: string, form?: Record<string, string>): Promise<Response> {
-    const headers: Record<string, string> = {
-      cookie: [...this.cookies].map(([n, v]) => `${n}=${v}`).join('; '),
-    };
-    const init: RequestInit = { redirect: 'manual', headers };
-    if (form) {
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      headers.origin = new URL(url).origin;
-      Object.assign(init, { method: 'POST', body: new URLSearchParams(form) });
-    }
-    const res = await fetch(url, init);
-    this.keep(res);
-    return res;
-  }
-
-  /** Follows same-server redirects; stops at the first redirect that leaves `origin`. */
-  async follow(start: Response, origin: string): Promise<{ page: Response | null; leftFor: URL | null }> {
-    let res = start;
-    while (res.status === 303 || res.status === 302) {
-      const next = new URL(res.headers.get('location') as string, origin);
-      if (next.origin !== origin) return { page: null, leftFor: next };
-      res = await this.request(next.href);
-    }
-    return { page: res, leftFor: null };
-  }
-}
 
 describeEachDialect('openid-client v6 drives the authorization code flow with PKCE', (dialect) => {
   let server: ListeningTestApp;
@@ -93,25 +52,14 @@ describeEachDialect('openid-client v6 drives the authorization code flow with PK
     });
 
     // The person: open the URL, sign in, allow.
-    const agent = new FetchAgent();
-    const { page: signIn } = await agent.follow(await agent.request(authorizationUrl.href), issuer);
-    const signInHtml = await (signIn as Response).text();
-    const afterSignIn = await agent.request(`${issuer}/console/sign-in`, {
-      ...hiddenFields(signInHtml, '/console/sign-in'),
+    const { callback, consentHtml } = await new FetchAgent().authorize(authorizationUrl.href, issuer, {
       email: 'owner@a.test',
       password: PASSWORD,
     });
-    const { page: consent } = await agent.follow(afterSignIn, issuer);
-    const consentHtml = await (consent as Response).text();
     expect(consentHtml).toContain('openid-client app');
-    const decision = await agent.request(`${issuer}/console/consent`, {
-      ...hiddenFields(consentHtml, '/console/consent'),
-      decision: 'allow',
-    });
-    const { leftFor: callback } = await agent.follow(decision, issuer);
-    expect(callback?.href.startsWith(REDIRECT)).toBe(true);
+    expect(callback.href.startsWith(REDIRECT)).toBe(true);
 
-    const tokens = await client.authorizationCodeGrant(config, callback as URL, {
+    const tokens = await client.authorizationCodeGrant(config, callback, {
       pkceCodeVerifier: verifier,
       expectedState: state,
     });

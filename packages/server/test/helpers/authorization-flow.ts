@@ -140,3 +140,16 @@ export function tokenRequest(
     authorization: basicAuth(client.publicKey, client.privateKey),
   });
 }
+
+/**
+ * `POST /connect/token` as a public client (RFC 6749 3.2.1, method `none`): its `client_id` in the
+ * form and no secret at all.
+ */
+export function publicTokenRequest(
+  app: FastifyInstance,
+  clientId: string,
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+) {
+  return postForm(app, '/connect/token', { ...form, client_id: clientId }, headers);
+}

@@ -4,6 +4,7 @@ import { generatePrivateKey, generatePublicKey } from '../../src/domain/key-form
 import { Browser, type CookieJar, codeFor, csrfOf, tokenRequest } from './authorization-flow.ts';
 import { basicAuth as basicHeader } from './http.ts';
 import type {
+  OAuthBearerRoute,
   OAuthClientRoute,
   PageRoute,
   PublicRoute,
@@ -33,6 +34,8 @@ interface Shared {
   browser: Browser;
   /** Access tokens of each tenant's owner, from the authorization code flow (`credential: 'user'`). */
   ownerTokens: { a: string; b: string };
+  /** Tenant B's owner's access token with `openid email` (for the `oauth-bearer` routes). */
+  openidTokenOfB: string;
 }
 
 function expectProblem(res: LightMyRequestResponse) {
@@ -306,6 +309,51 @@ function oauthClientChecks(route: OAuthClientRoute, shared: () => Shared) {
   });
 }
 
+/** RFC 6749 5.2 JSON with the RFC 6750 challenge `challenge` matches, never cached. */
+function expectBearerRefusal(res: LightMyRequestResponse, status: number, challenge: RegExp) {
+  expect(res.statusCode, res.body).toBe(status);
+  expect(String(res.headers['www-authenticate'])).toMatch(challenge);
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  expect(res.json().error).toEqual(expect.any(String));
+  expect(res.headers['cache-control']).toBe('no-store');
+}
+
+function oauthBearerChecks(route: OAuthBearerRoute, shared: () => Shared) {
+  const name = `${route.method} ${route.path}`;
+  const send = (headers: Record<string, string>) =>
+    shared().app.inject({ method: route.method, url: route.url, headers });
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  it(`${name} answers 401 with the bare Bearer challenge without a token, and an API key is none (RFC 6750 3.1)`, async () => {
+    const { seed: s } = shared().fixture;
+    for (const headers of [{}, { 'x-api-key': s.orgKeyA.privateKey }]) {
+      const res = await send(headers);
+      expectBearerRefusal(res, 401, /^Bearer realm="gatehouse"$/);
+      expect(res.body).not.toContain(s.orgKeyA.privateKey);
+    }
+  });
+
+  it(`${name} answers 401 invalid_token to a malformed bearer token`, async () => {
+    const res = await send(bearer('not.a-jwt.at-all'));
+    expectBearerRefusal(res, 401, /^Bearer realm="gatehouse", error="invalid_token"/);
+    expect(res.json().error).toBe('invalid_token');
+  });
+
+  it(`${name} answers 403 insufficient_scope to a user token without openid`, async () => {
+    const res = await send(bearer(shared().ownerTokens.a));
+    expectBearerRefusal(res, 403, /^Bearer realm="gatehouse", error="insufficient_scope"/);
+    expect(res.json().error).toBe('insufficient_scope');
+  });
+
+  it(`${name} answers another tenant's user with their own claims, nothing of tenant A`, async () => {
+    const context = shared();
+    const res = await send(bearer(context.openidTokenOfB));
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ sub: String(context.fixture.seed.b.userId), email: 'owner@b.test' });
+    expectNothingOfA(res, context.fixture);
+  });
+}
+
 function expectPageAnswer(res: LightMyRequestResponse, expected: PageRoute['anonymous']) {
   expect(res.statusCode, res.body.slice(0, 300)).toBe(expected.status);
   const type = String(res.headers['content-type'] ?? '');
@@ -319,6 +367,8 @@ function expectPageAnswer(res: LightMyRequestResponse, expected: PageRoute['anon
     expect(type).toMatch(/^text\/css/);
   } else if (expected.answer === 'script') {
     expect(type).toMatch(/^text\/javascript/);
+  } else if (expected.answer === 'redirect') {
+    expect(String(res.headers.location)).toMatch(expected.location ?? /^\//);
   } else {
     expect(String(res.headers.location)).toMatch(/^\/console\/sign-in(\?|$)/);
   }
@@ -392,8 +442,9 @@ async function ownerToken(
   app: FastifyInstance,
   browser: Browser,
   client: { publicKey: string; privateKey: string },
+  scope = 'api1',
 ): Promise<string> {
-  const code = await codeFor(browser, client.publicKey, REDIRECT_URI, 'api1');
+  const code = await codeFor(browser, client.publicKey, REDIRECT_URI, scope);
   const res = await tokenRequest(app, client, {
     grant_type: 'authorization_code',
     code,
@@ -452,6 +503,7 @@ async function setUp(app: FastifyInstance, s: Seed): Promise<Shared> {
     }),
     b: await ownerToken(app, browserOfB, appOfB),
   };
+  const openidTokenOfB = await ownerToken(app, browserOfB, appOfB, 'openid email');
   const fixture: RouteFixture = {
     seed: s,
     entityOfA: entity.id,
@@ -462,7 +514,7 @@ async function setUp(app: FastifyInstance, s: Seed): Promise<Shared> {
     consentedKeyOfA: consentedKey.publicKey,
     signInLinkOfA: signInLink,
   };
-  return { app, fixture, browser, ownerTokens };
+  return { app, fixture, browser, ownerTokens, openidTokenOfB };
 }
 
 /**
@@ -491,6 +543,8 @@ export function runCommonRouteTests(context: CommonRouteContext, routes: readonl
           return restPublicChecks(route, shared);
         case 'oauth-client':
           return oauthClientChecks(route, shared);
+        case 'oauth-bearer':
+          return oauthBearerChecks(route, shared);
         case 'page':
           return pageChecks(route, shared);
         case 'public':

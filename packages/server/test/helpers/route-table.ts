@@ -18,12 +18,22 @@ import { PASSWORD, type Seed } from './seed.ts';
  * - `oauth-client`: 401 `invalid_client` with a `Basic` challenge without client authentication or with
  *   an unknown client (RFC 6749 5.2); another tenant's valid client aimed at tenant A's tokens learns
  *   nothing about them and leaves them working.
+ * - `oauth-bearer`: a resource of the authorization server that takes a user's access token (userinfo):
+ *   RFC 6749 JSON errors with RFC 6750 challenges: 401 with the bare `Bearer realm="gatehouse"` without a
+ *   token (an API key is none), 401 `invalid_token` for a malformed one, 403 `insufficient_scope` for a
+ *   user token without `openid`, and another tenant's user gets their own answer, nothing of A.
  * - `page`: without a session, a page or a redirect to sign-in, never JSON, never a 500, even when the
  *   client asks for JSON; a form (or script request) without a valid CSRF token is a 403 page that
  *   changes nothing, signed in or not.
  * - `public`: its answer without a credential, the same with a stray unknown key.
  */
-export type RouteKind = 'rest-authenticated' | 'rest-public' | 'oauth-client' | 'page' | 'public';
+export type RouteKind =
+  | 'rest-authenticated'
+  | 'rest-public'
+  | 'oauth-client'
+  | 'oauth-bearer'
+  | 'page'
+  | 'public';
 
 export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 
@@ -101,6 +111,11 @@ export interface OAuthClientRoute extends RouteBase {
   foreignAnswer: { status: number; json?: Record<string, unknown>; exact?: boolean; empty?: boolean };
 }
 
+export interface OAuthBearerRoute extends RouteBase {
+  kind: 'oauth-bearer';
+  url: string;
+}
+
 export interface PageRoute extends RouteBase {
   kind: 'page';
   url: (fixture: RouteFixture) => string;
@@ -112,8 +127,15 @@ export interface PageRoute extends RouteBase {
    * request any site may send, which only leads to our own pages).
    */
   csrf: 'field' | 'header' | 'none';
-  /** Its answer without a session (and without a CSRF token). */
-  anonymous: { status: number; answer: 'html' | 'css' | 'script' | 'sign-in-redirect' };
+  /**
+   * Its answer without a session (and without a CSRF token). `redirect`: a 303 to a page of our own
+   * whose location matches `location` (the end-session endpoint turns a posted request into a GET).
+   */
+  anonymous: {
+    status: number;
+    answer: 'html' | 'css' | 'script' | 'sign-in-redirect' | 'redirect';
+    location?: RegExp;
+  };
 }
 
 export interface PublicRoute extends RouteBase {
@@ -127,6 +149,7 @@ export type RouteEntry =
   | RestAuthenticatedRoute
   | RestPublicRoute
   | OAuthClientRoute
+  | OAuthBearerRoute
   | PageRoute
   | PublicRoute;
 
@@ -364,6 +387,10 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
     foreignAnswer: { status: 200, json: { active: false }, exact: true },
   },
 
+  // OpenID Connect Core 5.3: a user's access token with openid (RFC 6750 challenges, RFC 6749 JSON errors)
+  { kind: 'oauth-bearer', method: 'GET', path: '/connect/userinfo', url: '/connect/userinfo' },
+  { kind: 'oauth-bearer', method: 'POST', path: '/connect/userinfo', url: '/connect/userinfo' },
+
   // Discovery, keys, the API reference and metrics: public
   {
     kind: 'public',
@@ -479,6 +506,36 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
     form: authorizeParams,
     csrf: 'none',
     anonymous: { status: 303, answer: 'sign-in-redirect' },
+  },
+  // RP-initiated logout: a protocol request any site may send (no CSRF token), answered with pages and
+  // redirects. Without a session there is nothing to end: the signed-out page. Posted without the
+  // session cookie (as a cross-site form arrives), it is repeated as a GET, which carries the cookie.
+  {
+    kind: 'page',
+    method: 'GET',
+    path: '/connect/endsession',
+    url: (f) => `/connect/endsession?${new URLSearchParams({ client_id: f.seed.orgKeyA.key.publicKey })}`,
+    csrf: 'none',
+    anonymous: { status: 200, answer: 'html' },
+  },
+  {
+    kind: 'page',
+    method: 'POST',
+    path: '/connect/endsession',
+    url: () => '/connect/endsession',
+    form: (f) => ({ client_id: f.seed.orgKeyA.key.publicKey, state: 'common-route-checks' }),
+    csrf: 'none',
+    anonymous: { status: 303, answer: 'redirect', location: /^\/connect\/endsession\?client_id=gpk_/ },
+  },
+  // The "Sign out" of the end-session confirmation page.
+  {
+    kind: 'page',
+    method: 'POST',
+    path: '/console/end-session',
+    url: () => '/console/end-session',
+    form: () => ({}),
+    csrf: 'field',
+    anonymous: { status: 403, answer: 'html' },
   },
   {
     kind: 'page',

@@ -22,8 +22,8 @@ describeEachDialect('discovery (RFC 8414) and JWKS', (dialect) => {
       jwks_uri: `${issuer}/.well-known/openid-configuration/jwks`,
       revocation_endpoint: `${issuer}/connect/revocation`,
       introspection_endpoint: `${issuer}/connect/introspect`,
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     });
   });
@@ -35,13 +35,18 @@ describeEachDialect('discovery (RFC 8414) and JWKS', (dialect) => {
     const authorize = ctx.app.hasRoute({ method: 'GET', url: '/connect/authorize' });
     expect('authorization_endpoint' in metadata).toBe(authorize);
     expect('code_challenge_methods_supported' in metadata).toBe(authorize);
-    // No OpenID Connect is claimed: no ID token, no userinfo.
+    // OpenID Connect is claimed exactly when its endpoints are routed.
+    const openid =
+      ctx.app.hasRoute({ method: 'GET', url: '/connect/userinfo' }) &&
+      ctx.app.hasRoute({ method: 'GET', url: '/connect/endsession' });
+    expect(openid).toBe(true);
     for (const field of [
       'id_token_signing_alg_values_supported',
       'userinfo_endpoint',
+      'end_session_endpoint',
       'subject_types_supported',
     ]) {
-      expect(metadata).not.toHaveProperty(field);
+      expect(metadata).toHaveProperty(field);
     }
   });
 
@@ -89,5 +94,41 @@ describe('authorization server metadata', () => {
       authorization_response_iss_parameter_supported: true,
       scopes_supported: ['api1', 'offline_access'],
     });
+    expect(metadata).not.toHaveProperty('userinfo_endpoint');
+    expect(metadata).not.toHaveProperty('id_token_signing_alg_values_supported');
+  });
+
+  it('adds the OpenID Provider fields (OpenID Connect Discovery 3) with userinfo and end session', () => {
+    const metadata = buildMetadata({
+      issuer,
+      grantTypes: ['client_credentials', 'authorization_code', 'refresh_token'],
+      authorizationEndpoint: true,
+      openid: true,
+    });
+    expect(metadata).toMatchObject({
+      userinfo_endpoint: `${issuer}/connect/userinfo`,
+      end_session_endpoint: `${issuer}/connect/endsession`,
+      scopes_supported: ['api1', 'openid', 'profile', 'email', 'offline_access'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['RS256', 'ES256'],
+      response_types_supported: ['code'],
+      request_uri_parameter_supported: false,
+      request_parameter_supported: false,
+      claims_parameter_supported: false,
+    });
+    expect(metadata.claims_supported).toEqual(
+      expect.arrayContaining([
+        'sub',
+        'iss',
+        'aud',
+        'auth_time',
+        'nonce',
+        'at_hash',
+        'sid',
+        'name',
+        'email',
+        'email_verified',
+      ]),
+    );
   });
 });

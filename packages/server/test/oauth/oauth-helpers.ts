@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
 import type { IssuedApiKey } from '../../src/domain/api-keys.ts';
 import { basicAuth, postForm } from '../helpers/http.ts';
 
@@ -29,4 +30,20 @@ export async function tokenFor(app: FastifyInstance, issued: IssuedApiKey, scope
 /** Decodes a JWT part without verifying it (tests only look). */
 export function decodePart(token: string, index: 0 | 1): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[index] ?? '', 'base64url').toString('utf8'));
+}
+
+/** A key made through the admin API with `adminKey`, for tests that create clients the way users do. */
+export async function createClientThroughApi(
+  app: FastifyInstance,
+  adminKey: string,
+  payload: Record<string, unknown>,
+): Promise<{ publicKey: string; privateKey: string }> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/api-keys',
+    headers: { 'x-api-key': adminKey },
+    payload,
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return { publicKey: res.json().publicKey, privateKey: res.json().privateKey };
 }

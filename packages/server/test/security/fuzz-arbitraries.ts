@@ -18,6 +18,7 @@ export type Placeholder =
   | 'ACCESS_WS'
   | 'ACCESS_USER'
   | 'REFRESH'
+  | 'ID_TOKEN'
   | 'CODE'
   | 'VERIFIER'
   | 'CHALLENGE'
@@ -354,6 +355,12 @@ const VALUES: Record<string, fc.Arbitrary<Value>> = {
     ),
   ),
   reason: biased(fc.constantFrom('not_member', 'signed_out')),
+  id_token_hint: biased(fc.constantFrom(ph('ID_TOKEN'), `${ph('ID_TOKEN')}x`, ph('ACCESS_USER'), 'a.b.c')),
+  post_logout_redirect_uri: biased(
+    fc.constantFrom(ph('REDIRECT'), 'https://evil.example/', '//evil.example', 'javascript:alert(1)'),
+  ),
+  logout_hint: biased(fc.constantFrom(ph('EMAIL_A'), 'x')),
+  ui_locales: biased(fc.constantFrom('fr', 'en-US fr', '')),
 };
 
 /** Names no route expects, including ones that poison objects. */
@@ -420,6 +427,14 @@ const NAMES = {
     'response_mode',
     'nonce',
   ],
+  endSession: [
+    'id_token_hint',
+    'client_id',
+    'post_logout_redirect_uri',
+    'state',
+    'logout_hint',
+    'ui_locales',
+  ],
 };
 
 /** The authorize parameters, mostly those of the seeded client with its registered redirect URI. */
@@ -430,6 +445,15 @@ const authorizeParams = params(NAMES.authorize, {
   code_challenge: biased(fc.constant(ph('CHALLENGE')), 8),
   code_challenge_method: biased(fc.constant('S256'), 8),
 });
+
+/** RP-initiated logout parameters, mostly with the live ID token of the signed-in user as hint. */
+const endSessionParams = params(NAMES.endSession, {
+  id_token_hint: biased(fc.constant(ph('ID_TOKEN')), 6),
+  client_id: biased(fc.constantFrom(ph('PUB_A'), ph('PUB_B')), 6),
+});
+
+/** An access token where RFC 6750 2.2 and 2.3 allow it and DESIGN.md 1 does not: the form or the query. */
+const tokenElsewhere = params(['access_token'], { access_token: biased(fc.constant(ph('ACCESS_USER'))) });
 
 // Wrong passwords carry a marker, so that the oracle can tell whether one was echoed.
 const wrongPassword = base62(12).map((p) => `pw-wrong-${p}`);
@@ -724,6 +748,38 @@ const ROUTES: RouteSpec[] = [
     body: () => bodyOf(authorizeParams),
     weight: 9,
   },
+  {
+    route: 'GET|POST /connect/userinfo',
+    methods: ['GET', 'GET', 'POST'],
+    path: at('/connect/userinfo'),
+    // Mostly nothing: the token belongs in the Authorization header, which these place elsewhere too.
+    query: fc.oneof(
+      { weight: 3, arbitrary: fc.constant<Param[]>([]) },
+      { weight: 1, arbitrary: tokenElsewhere },
+    ),
+    body: () =>
+      fc.oneof(
+        { weight: 3, arbitrary: bodyOf(fc.constant([])) },
+        { weight: 1, arbitrary: bodyOf(tokenElsewhere) },
+      ),
+    credentials: () => restCredentials,
+    weight: 4,
+  },
+  {
+    route: 'GET|POST /connect/endsession',
+    methods: ['GET', 'GET', 'POST'],
+    path: at('/connect/endsession'),
+    query: endSessionParams,
+    body: () => bodyOf(endSessionParams),
+    weight: 4,
+  },
+  {
+    route: 'POST /console/end-session',
+    methods: ['POST'],
+    path: at('/console/end-session'),
+    body: (state) => bodyOf(withCsrf(state, endSessionParams)),
+    weight: 2,
+  },
   { route: 'GET /console', methods: ['GET'], path: at('/console'), weight: 2 },
   {
     route: 'GET|POST /console/sign-in',
@@ -862,7 +918,7 @@ const ROUTES: RouteSpec[] = [
       '/v1/members',
       '/connect',
       '/connect/',
-      '/connect/userinfo',
+      '/connect/userinfo/x',
       '/connect/token/x',
       '/connect/authorize/x',
       '/console/nope',

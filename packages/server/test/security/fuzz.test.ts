@@ -122,7 +122,8 @@ async function liveValues(app: FastifyInstance, s: Seed): Promise<LiveValues> {
   const { location } = await browser.authorize(
     {
       ...authorization,
-      scope: 'api1 offline_access',
+      // openid too: the user token then reaches userinfo, and the grant gives an ID token (a logout hint).
+      scope: 'openid api1 offline_access',
       code_challenge: challenge,
       code_challenge_method: 'S256',
     },
@@ -141,6 +142,8 @@ async function liveValues(app: FastifyInstance, s: Seed): Promise<LiveValues> {
   live.set('CHALLENGE', challenge, false);
   live.set('ACCESS_USER', tokens.json().access_token, true);
   live.set('REFRESH', tokens.json().refresh_token, true);
+  // Not a secret to the oracle: the logout confirmation page carries the hint it was sent in its form.
+  live.set('ID_TOKEN', tokens.json().id_token, false);
 
   const csrfCookie = browser.jar.cookies.get('gatehouse-csrf');
   if (!csrfCookie) throw new Error('the sign-in page set no CSRF cookie');
@@ -400,12 +403,18 @@ type Family = 'problem' | 'oauth' | 'page';
 /** The routes whose errors are not RFC 9457 problems, by where they are registered (DESIGN.md 2). */
 const ROUTE_FAMILIES: { pattern: RegExp; family: Family; methods: string[] }[] = [
   { pattern: /^\/connect\/(token|revocation|introspect)$/, family: 'oauth', methods: ['POST'] },
+  { pattern: /^\/connect\/userinfo$/, family: 'oauth', methods: ['GET', 'HEAD', 'POST'] },
   { pattern: /^\/connect\/authorize$/, family: 'page', methods: ['GET', 'HEAD', 'POST'] },
+  { pattern: /^\/connect\/endsession$/, family: 'page', methods: ['GET', 'HEAD', 'POST'] },
   // The organization's console, and anything under /o/ that no route matches (its 404 is a page too).
   { pattern: /^\/o(\/|$)/, family: 'page', methods: ['GET', 'HEAD', 'POST'] },
   { pattern: /^\/console$/, family: 'page', methods: ['GET', 'HEAD'] },
   { pattern: /^\/console\/sign-in$/, family: 'page', methods: ['GET', 'HEAD', 'POST'] },
-  { pattern: /^\/console\/(consent|sign-out|consents\/[^/]+\/revoke)$/, family: 'page', methods: ['POST'] },
+  {
+    pattern: /^\/console\/(consent|sign-out|end-session|consents\/[^/]+\/revoke)$/,
+    family: 'page',
+    methods: ['POST'],
+  },
   { pattern: /^\/console\/consents\/[^/]+$/, family: 'page', methods: ['DELETE'] },
 ];
 
@@ -450,10 +459,10 @@ function expectationOf(method: string, target: string): Expectation {
       families.add('problem');
       // A path that only starts like an endpoint's (`/console/nope`, `/connect/token%zz`) is no route:
       // answered by the root, or in the format of the endpoint it names.
-      if (/^\/connect\/(token|revocation|introspect)/.test(path)) families.add('oauth');
+      if (/^\/connect\/(token|revocation|introspect|userinfo)/.test(path)) families.add('oauth');
       // The root is the console's start (a page), yet a target the router refuses before routing, which
       // may read as `/` once its absolute-form origin is cut off, is answered by the root (a problem).
-      if (/^\/(console|connect\/authorize|o(\/|$)|$)/.test(path)) families.add('page');
+      if (/^\/(console|connect\/(authorize|endsession)|o(\/|$)|$)/.test(path)) families.add('page');
     }
   }
   // No route for this method: the root's 404 answers, or the CORS preflight for OPTIONS.
@@ -470,6 +479,9 @@ const OAUTH_ERRORS = new Set([
   'unsupported_grant_type',
   'invalid_scope',
   'unsupported_token_type',
+  // RFC 6750 3.1, at the userinfo endpoint.
+  'invalid_token',
+  'insufficient_scope',
 ]);
 /** RFC 6749 5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E. */
 const DESCRIPTION_CHARS = /^[\u0020-\u0021\u0023-\u005b\u005d-\u007e]*$/;
@@ -743,8 +755,12 @@ describeEachDialect('fuzzed requests on every route', (dialect) => {
       refused++;
       fc.pre(false);
     }
-    // Signing in or out ends the signed-in browser's session: give it a new one for later requests.
-    if (usesSession && answer.status === 303 && /sign-(in|out)/i.test(target ?? ''))
+    // Signing in or out, or a logout (redirected or not), ends the signed-in browser's session: give it
+    // a new one for later requests.
+    if (
+      usesSession &&
+      ((answer.status === 303 && /sign-(in|out)/i.test(target ?? '')) || /end-?session/i.test(target ?? ''))
+    )
       await live.renewSession();
     const found = violations(wire, target ?? '', answer, live);
     if (!found.length) return;

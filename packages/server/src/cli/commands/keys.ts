@@ -2,6 +2,7 @@ import {
   createApiKey,
   getKey,
   getKeyListing,
+  ID_TOKEN_ALGORITHMS,
   type KeyUpdate,
   keyStatus,
   listKeys,
@@ -13,7 +14,7 @@ import { CLI_ACTOR } from '../../domain/audit.ts';
 import { isPermission } from '../../domain/permissions.ts';
 import { requireTenant } from '../../domain/tenants.ts';
 import { parseDuration } from '../../domain/validation.ts';
-import type { ApiKey, ApiKeyListing } from '../../model/types.ts';
+import type { ApiKey, ApiKeyListing, IdTokenAlgorithm } from '../../model/types.ts';
 import { allPages, positiveInt, timestamp } from '../args.ts';
 import { withStorage } from '../context.ts';
 import { iso, TENANT } from '../flags.ts';
@@ -30,6 +31,9 @@ function view(key: ApiKey | ApiKeyListing) {
     permissions: key.permissions,
     redirectUris: key.redirectUris,
     corsOrigins: key.corsOrigins,
+    clientType: key.clientType,
+    postLogoutRedirectUris: key.postLogoutRedirectUris,
+    idTokenSignedResponseAlg: key.idTokenSignedResponseAlg,
     expiresAt: iso(key.expiresAt),
   };
 }
@@ -55,6 +59,21 @@ function issuedLines(key: ApiKey, privateKey: string, what: string): string {
   ].join('\n');
 }
 
+/** A new public client: no private key to print, and why (DESIGN.md 1, "Client type"). */
+function publicClientLines(key: ApiKey): string {
+  return [
+    `API key ${key.id} created for organization ${key.tenantId} (${key.permissions}), a public client.`,
+    `  public key (client_id):  ${key.publicKey}`,
+    'It has no private key: a single-page or native app cannot keep a secret. It signs people in with',
+    'the authorization code flow and PKCE (S256), sending its client_id only; no X-API-Key, no client',
+    'credentials.',
+  ].join('\n');
+}
+
+/** The ID token algorithm flag's value, checked against its choices already; narrowed for the type. */
+const idTokenAlgorithmOf = (value: string | undefined): IdTokenAlgorithm | undefined =>
+  ID_TOKEN_ALGORITHMS.find((alg) => alg === value);
+
 const PUBLIC_KEY = { name: 'PUBLIC_KEY', description: 'the key, by its public key (gpk_...)' } as const;
 const REDIRECT_URI = {
   type: 'string',
@@ -68,6 +87,19 @@ const CORS_ORIGIN = {
   multiple: true,
   description: 'a browser origin allowed to call the API with this key; repeatable',
 } as const;
+const POST_LOGOUT_REDIRECT_URI = {
+  type: 'string',
+  value: 'URL',
+  multiple: true,
+  description:
+    'where signing out (OpenID Connect RP-initiated logout) may send people back (https, or http on a loopback address); repeatable',
+} as const;
+const ID_TOKEN_ALG = {
+  type: 'string',
+  value: 'ALG',
+  choices: ID_TOKEN_ALGORITHMS,
+  description: "how the app's ID tokens are signed: RS256 (default) or ES256",
+} as const;
 const EXPIRES_IN = {
   type: 'string',
   value: 'DURATION',
@@ -77,7 +109,7 @@ const EXPIRES_AT = { type: 'string', value: 'ISO', description: 'expire at this 
 
 const create = command({
   name: 'create',
-  summary: 'an API key; prints its private key once',
+  summary: 'an API key; prints its private key once (a public client has none)',
   flags: {
     tenant: TENANT,
     workspace: { type: 'string', value: 'ID', description: 'limit the key to this workspace' },
@@ -88,8 +120,15 @@ const create = command({
       choices: ['read', 'write', 'admin'],
       description: 'read, write (default) or admin (the admin API; not for a workspace key)',
     },
+    public: {
+      type: 'boolean',
+      description:
+        'a public client (single-page or native app): no private key, PKCE required; cannot be changed later',
+    },
     'redirect-uri': REDIRECT_URI,
+    'post-logout-redirect-uri': POST_LOGOUT_REDIRECT_URI,
     'cors-origin': CORS_ORIGIN,
+    'id-token-alg': ID_TOKEN_ALG,
     'expires-in': EXPIRES_IN,
     'expires-at': EXPIRES_AT,
   },
@@ -105,14 +144,19 @@ const create = command({
         values.permissions !== undefined && isPermission(values.permissions) ? values.permissions : undefined,
       redirectUris: values['redirect-uri'] ?? [],
       corsOrigins: values['cors-origin'] ?? [],
+      clientType: values.public ? ('public' as const) : ('confidential' as const),
+      postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
+      idTokenSignedResponseAlg: idTokenAlgorithmOf(values['id-token-alg']),
       expiresInMs:
         values['expires-in'] === undefined ? undefined : parseDuration(values['expires-in'], '--expires-in'),
       expiresAt:
         values['expires-at'] === undefined ? undefined : timestamp(values['expires-at'], 'expires-at'),
     };
     const issued = await withStorage(out, ({ db }) => createApiKey(db, input, CLI_ACTOR));
-    out.result({ ...view(issued.key), privateKey: issued.privateKey }, () =>
-      issuedLines(issued.key, issued.privateKey, 'created'),
+    const { key, privateKey } = issued;
+    // A public client's privateKey is null in the JSON, as in the admin API's answer.
+    out.result({ ...view(key), privateKey }, () =>
+      privateKey === null ? publicClientLines(key) : issuedLines(key, privateKey, 'created'),
     );
   },
 });
@@ -177,13 +221,18 @@ const show = command({
       [
         `API key ${shown.id}: ${shown.label}`,
         `  public key (client_id):  ${shown.publicKey}`,
-        `  private key:             …${shown.last4 ?? '----'} (only its last 4 characters are kept in clear)`,
+        shown.clientType === 'public'
+          ? '  private key:             none (a public client)'
+          : `  private key:             …${shown.last4 ?? '----'} (only its last 4 characters are kept in clear)`,
+        `  client type:             ${shown.clientType}`,
         `  organization:            ${shown.tenantId}`,
         `  workspace:               ${shown.workspaceId ?? 'all (an organization key)'}`,
         `  permissions:             ${shown.permissions}`,
         `  status:                  ${shown.status}`,
         `  redirect URIs:           ${shown.redirectUris.join(' ') || 'none'}`,
+        `  post-logout redirects:   ${shown.postLogoutRedirectUris.join(' ') || 'none'}`,
         `  CORS origins:            ${shown.corsOrigins.join(' ') || 'none'}`,
+        `  ID token algorithm:      ${shown.idTokenSignedResponseAlg}`,
         `  created:                 ${shown.createdAt}`,
         `  expires:                 ${shown.expiresAt ?? 'never'}`,
         `  last used:               ${shown.lastUsedAt ?? 'never'}`,
@@ -195,7 +244,7 @@ const show = command({
 
 const update = command({
   name: 'update',
-  summary: "change a key's settings (never its permissions or secret)",
+  summary: "change a key's settings (never its permissions, client type or secret)",
   positional: PUBLIC_KEY,
   flags: {
     label: { type: 'string', value: 'TEXT', description: 'a new label' },
@@ -209,6 +258,12 @@ const update = command({
       description: 'the CORS origins, replacing the current ones; repeatable',
     },
     'no-cors-origins': { type: 'boolean', description: 'remove every CORS origin' },
+    'post-logout-redirect-uri': {
+      ...POST_LOGOUT_REDIRECT_URI,
+      description: 'the post-logout redirect URLs, replacing the current ones; repeatable',
+    },
+    'no-post-logout-redirect-uris': { type: 'boolean', description: 'remove every post-logout redirect URL' },
+    'id-token-alg': ID_TOKEN_ALG,
     'expires-in': EXPIRES_IN,
     'expires-at': EXPIRES_AT,
     'no-expiry': { type: 'boolean', description: 'never expire' },
@@ -222,6 +277,10 @@ const update = command({
       label: values.label,
       redirectUris: values['no-redirect-uris'] ? [] : values['redirect-uri'],
       corsOrigins: values['no-cors-origins'] ? [] : values['cors-origin'],
+      postLogoutRedirectUris: values['no-post-logout-redirect-uris']
+        ? []
+        : values['post-logout-redirect-uri'],
+      idTokenSignedResponseAlg: idTokenAlgorithmOf(values['id-token-alg']),
       expiresAt: values['no-expiry']
         ? null
         : values['expires-in'] !== undefined
@@ -250,7 +309,7 @@ const revoke = command({
 
 const rotate = command({
   name: 'rotate',
-  summary: 'a new private key; the previous one works for the grace period',
+  summary: 'a new private key; the previous one works for the grace period (not for a public client)',
   positional: PUBLIC_KEY,
   flags: {
     grace: {

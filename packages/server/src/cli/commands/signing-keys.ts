@@ -1,5 +1,6 @@
 import { loadConfig } from '../../config/config.ts';
 import { CLI_ACTOR } from '../../domain/audit.ts';
+import { isSigningAlgorithm, SIGNING_ALGORITHMS } from '../../domain/jws.ts';
 import { describeSigningKeys, PUBLICATION_MARGIN_MS, rotateSigningKey } from '../../domain/signing-keys.ts';
 import { withStorage } from '../context.ts';
 import { iso } from '../flags.ts';
@@ -8,7 +9,7 @@ import { command, group } from '../spec.ts';
 const list = command({
   name: 'list',
   summary:
-    'the keys that sign access tokens: active, still published, or expired (never their private parts)',
+    'the keys that sign access tokens (ES256) and ID tokens (RS256, or ES256): active, still published, or expired (never their private parts)',
   flags: {},
   async run(_input, out) {
     const config = loadConfig();
@@ -36,33 +37,53 @@ const list = command({
                 .trimEnd(),
             )
             .join('\n')
-        : 'No signing key yet: the server generates one on its first start.',
+        : 'No signing key yet: the server generates one per algorithm on its first start.',
     );
   },
 });
 
 const rotate = command({
   name: 'rotate',
-  summary: 'a new signing key; the previous one stays published until every token it signed has expired',
-  flags: {},
-  async run(_input, out) {
+  summary:
+    'a new signing key for every algorithm (or one); the previous ones stay published until every token they signed has expired',
+  flags: {
+    alg: {
+      type: 'string',
+      value: 'ALG',
+      choices: SIGNING_ALGORITHMS,
+      description: 'rotate only this algorithm: ES256 (access tokens, some ID tokens) or RS256 (ID tokens)',
+    },
+  },
+  notes: [
+    'Without --alg, the ES256 and RS256 keys are rotated together, in one transaction (after a suspected leak, none is left behind).',
+  ],
+  async run({ values }, out) {
     const config = loadConfig();
-    const rotated = await withStorage(out, ({ db }) => rotateSigningKey(db, config.secret, CLI_ACTOR));
+    // Checked against the flag's choices already; narrowed for the type.
+    const algorithms = values.alg !== undefined && isSigningAlgorithm(values.alg) ? [values.alg] : undefined;
+    const rotated = await withStorage(out, ({ db }) =>
+      rotateSigningKey(db, config.secret, CLI_ACTOR, algorithms),
+    );
     const until = iso(Date.now() + config.accessTokenTtl * 1000 + PUBLICATION_MARGIN_MS);
-    out.result({ ...rotated, previousPublishedUntil: rotated.previousKid ? until : null }, () =>
-      [
-        `New signing key ${rotated.kid} is active; running servers sign with it within a few seconds.`,
-        rotated.previousKid
-          ? `The previous key ${rotated.previousKid} stays published until ${until}, so its tokens stay valid.`
-          : 'There was no previous key.',
-      ].join('\n'),
+    const items = rotated.map((k) => ({ ...k, previousPublishedUntil: k.previousKid ? until : null }));
+    out.result({ rotated: items }, () =>
+      items
+        .map((k) =>
+          [
+            `New ${k.alg} signing key ${k.kid} is active; running servers sign with it within a few seconds.`,
+            k.previousKid
+              ? `The previous ${k.alg} key ${k.previousKid} stays published until ${until}, so its tokens stay valid.`
+              : `There was no previous ${k.alg} key.`,
+          ].join('\n'),
+        )
+        .join('\n'),
     );
   },
 });
 
-/** `gatehouse signing-keys ...`: the keys that sign access tokens. */
+/** `gatehouse signing-keys ...`: the keys that sign access tokens and ID tokens. */
 export const signingKeys = group({
   name: 'signing-keys',
-  summary: 'the keys that sign access tokens',
+  summary: 'the keys that sign access tokens and ID tokens',
   subcommands: [list, rotate],
 });

@@ -8,7 +8,7 @@ import { html, type SafeHtml } from '../html.ts';
 import { adminPage, type OrgContext, type OrgRequest, type OrgRoute, orgOf, orgPath } from '../org/access.ts';
 import { PAGE_SIZE, pageOf, pager, when } from '../paging.ts';
 import { sendShellPage } from '../shell.ts';
-import { copyable, PERMISSION_NAMES, scopeName, statusBadge } from './views.ts';
+import { clientTypeBadge, copyable, PERMISSION_NAMES, scopeName, statusBadge } from './views.ts';
 
 const STATUSES = ['all', 'active', 'revoked', 'expired'] as const;
 type StatusFilter = (typeof STATUSES)[number];
@@ -23,11 +23,11 @@ function row(
 ): SafeHtml {
   const creator = nameOf(key.createdBy, names);
   return html`<tr>
-<td data-label="Label"><a href="${orgPath(context, `/api-keys/${key.publicKey}`)}">${key.label}</a></td>
+<td data-label="Label"><a href="${orgPath(context, `/api-keys/${key.publicKey}`)}">${key.label}</a>${clientTypeBadge(key)}</td>
 <td data-label="Public key">${copyable(`pk-${key.publicKey}`, key.publicKey, `the public key of ${key.label}`)}</td>
 <td data-label="Scope">${scopeName(key, workspaces)}</td>
 <td data-label="Permissions">${PERMISSION_NAMES[key.permissions]}</td>
-<td data-label="Private key"><span class="mono">${key.last4 ? `…${key.last4}` : '—'}</span></td>
+<td data-label="Private key">${key.clientType === 'public' ? html`<span class="muted">None</span>` : html`<span class="mono">${key.last4 ? `…${key.last4}` : '—'}</span>`}</td>
 <td data-label="Created">${when(key.createdAt)}<br><span class="muted small">by ${creator}</span></td>
 <td data-label="Last used">${when(key.lastUsedAt, 'Never')}</td>
 <td data-label="Expires">${when(key.expiresAt, 'Never')}</td>
@@ -83,7 +83,7 @@ async function showKeys(request: OrgRequest, reply: FastifyReply): Promise<Fasti
   const filtered = q !== '' || status !== 'all';
   const notice = typeof query.done === 'string' ? NOTICES[query.done] : undefined;
   const body = html`<div class="page-head">
-<div><h1>API configuration</h1><p class="lead">Keys of ${context.organization.label}: each is an OAuth client (its public key is the client_id) and an X-API-Key credential.</p></div>
+<div><h1>API configuration</h1><p class="lead">Keys of ${context.organization.label}: each is an OAuth client (its public key is the client_id) and, unless it is a public client, an X-API-Key credential.</p></div>
 <a class="button primary" href="${orgPath(context, '/api-keys/new')}">Create an API key</a>
 </div>
 ${notice ? html`<p class="notice" role="status">${notice}</p>` : ''}

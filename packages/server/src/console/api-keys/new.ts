@@ -3,7 +3,7 @@ import { createApiKey } from '../../domain/api-keys.ts';
 import { listTenantWorkspaces } from '../../domain/workspaces.ts';
 import { ProblemError } from '../../errors/errors.ts';
 import { formFields } from '../../http/session/csrf.ts';
-import type { Permission } from '../../model/types.ts';
+import type { ClientType, Permission } from '../../model/types.ts';
 import { csrfField, errorSummary, type FieldErrors, fieldErrorsOf, linesOf, textOf } from '../forms.ts';
 import { html } from '../html.ts';
 import {
@@ -17,17 +17,27 @@ import {
 } from '../org/access.ts';
 import { stashSecret } from '../reveal.ts';
 import { sendShellPage } from '../shell.ts';
-import { checkSettings } from './settings.ts';
-import { expiryField, type NewKeyInput, permissionsField, scopeField, settingsFields } from './views.ts';
+import { checkSettings, isIdTokenAlgorithm } from './settings.ts';
+import {
+  clientTypeField,
+  expiryField,
+  type NewKeyInput,
+  permissionsField,
+  scopeField,
+  settingsFields,
+} from './views.ts';
 
 /** How many workspaces the scope list offers: a page, not an export. */
 const SCOPE_CHOICES = 1000;
 const BLANK: NewKeyInput = {
   label: '',
+  clientType: 'confidential',
   scope: '',
   permissions: 'write',
   redirectUris: '',
   corsOrigins: '',
+  postLogoutRedirectUris: '',
+  idTokenSignedResponseAlg: 'RS256',
   expiresOn: '',
 };
 
@@ -54,6 +64,7 @@ ${csrfField(context.csrf)}
 ${settingsFields(input, errors)}
 </div>
 <div>
+${clientTypeField(input.clientType, errors.clientType)}
 ${scopeField(input.scope, workspaces.items, errors.scope, workspaces.total > SCOPE_CHOICES)}
 ${permissionsField(input.permissions, context.organization.role === 'owner', errors.permissions)}
 ${expiryField(input.expiresOn, errors.expiresOn)}
@@ -76,20 +87,29 @@ function isDate(value: string): boolean {
   return DATE.test(value) && !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === value;
 }
 
+/** A posted choice, or the form's default when the form did not send it. */
+const choiceOf = (value: unknown, absent: string) => (value === undefined ? absent : textOf(value, 20));
+
 function inputOf(body: Record<string, unknown>): NewKeyInput {
   return {
     label: textOf(body.label, 1000),
+    clientType: choiceOf(body.clientType, BLANK.clientType),
     scope: textOf(body.scope, 20),
     permissions: textOf(body.permissions, 20),
     redirectUris: textOf(body.redirectUris),
     corsOrigins: textOf(body.corsOrigins),
+    postLogoutRedirectUris: textOf(body.postLogoutRedirectUris),
+    idTokenSignedResponseAlg: choiceOf(body.idTokenSignedResponseAlg, BLANK.idTokenSignedResponseAlg),
     expiresOn: textOf(body.expiresOn, 20),
   };
 }
 
+const isClientType = (value: string): value is ClientType => value === 'confidential' || value === 'public';
+
 /** The form's checks, each wrong field named at once (the domain checks again, and the rest). */
 function checkForm(input: NewKeyInput): FieldErrors {
   const errors = checkSettings(input);
+  if (!isClientType(input.clientType)) errors.clientType = 'Choose a client type.';
   if (input.scope !== '' && !/^[1-9]\d{0,9}$/.test(input.scope))
     errors.scope = 'Choose a scope from the list.';
   if (!['read', 'write', 'admin'].includes(input.permissions)) errors.permissions = 'Choose the permissions.';
@@ -116,6 +136,12 @@ async function create(request: OrgRequest, reply: FastifyReply): Promise<Fastify
         permissions: input.permissions as Permission,
         redirectUris: linesOf(input.redirectUris),
         corsOrigins: linesOf(input.corsOrigins),
+        // Checked by checkForm; narrowed for the types.
+        clientType: isClientType(input.clientType) ? input.clientType : undefined,
+        postLogoutRedirectUris: linesOf(input.postLogoutRedirectUris),
+        idTokenSignedResponseAlg: isIdTokenAlgorithm(input.idTokenSignedResponseAlg)
+          ? input.idTokenSignedResponseAlg
+          : undefined,
         expiresAt: input.expiresOn === '' ? undefined : Date.parse(`${input.expiresOn}T00:00:00Z`),
       },
       context.actor,
@@ -123,6 +149,8 @@ async function create(request: OrgRequest, reply: FastifyReply): Promise<Fastify
     // Preflights from the new key's origins are allowed at once on this instance.
     await caches.keyChanged(issued.key.id);
     const page = orgPath(context, `/api-keys/${issued.key.publicKey}`);
+    // A public client has no private key to show: its page says so, and how such an app signs in.
+    if (issued.privateKey === null) return reply.redirect(`${page}?done=created`, 303);
     stashSecret(reply, page, context.user.id, { kind: 'created', secret: issued.privateKey });
     return reply.redirect(page, 303);
   } catch (error) {
@@ -153,7 +181,10 @@ async function create(request: OrgRequest, reply: FastifyReply): Promise<Fastify
   }
 }
 
-/** `GET /o/:tenantId/api-keys/new` and `POST /o/:tenantId/api-keys`: a new key, its private key shown once. */
+/**
+ * `GET /o/:tenantId/api-keys/new` and `POST /o/:tenantId/api-keys`: a new key, its private key shown
+ * once (a public client has none).
+ */
 export function newKeyRoutes(pages: FastifyInstance): void {
   pages.get<OrgRoute>(
     '/o/:tenantId/api-keys/new',

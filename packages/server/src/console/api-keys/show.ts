@@ -14,6 +14,8 @@ import { sendShellPage } from '../shell.ts';
 import { examples } from './examples.ts';
 import { usageSection } from './usage-section.ts';
 import {
+  CLIENT_TYPE_NAMES,
+  clientTypeBadge,
   copyable,
   type KeySettingsInput,
   PERMISSION_NAMES,
@@ -43,6 +45,32 @@ export async function keyOfPath(request: KeyRequest, context: OrgContext): Promi
 const NOTICES: Record<string, string> = {
   updated: 'Saved. The new settings apply at once.',
 };
+
+/**
+ * Shown instead of a private key when a public client is created: it has none, and the app that uses
+ * it signs people in with the authorization code flow and PKCE, identified by its client_id alone
+ * (RFC 6749 2.1, RFC 7636; RFC 8252 8.4 for native apps).
+ */
+function noPrivateKeyPanel(key: ApiKeyListing): SafeHtml {
+  return html`<section class="secret" aria-labelledby="no-secret-title">
+<h2 id="no-secret-title">This public client has no private key</h2>
+<p>A single-page or native app cannot keep a secret, so Gatehouse issued none: there is nothing to copy and nothing to rotate.</p>
+<p class="small">Your app signs people in with the authorization code flow and PKCE (S256), sending only its client_id <code>${key.publicKey}</code>. It cannot use <code>X-API-Key</code> or client credentials.</p>
+</section>`;
+}
+
+/** What the page says where a confidential key shows the last characters of its private key. */
+function privateKeyFact(key: ApiKeyListing): SafeHtml | string {
+  if (key.clientType === 'public') return 'None: a public client has no private key';
+  return html`<span class="mono">${key.last4 ? `…${key.last4}` : '—'}</span>`;
+}
+
+/** The URLs of a list, one per line, or a word when there are none. */
+function urlsFact(urls: readonly string[]): SafeHtml | string {
+  return urls.length
+    ? html`${urls.map((url, i) => html`${i ? html`<br>` : ''}<span class="mono">${url}</span>`)}`
+    : 'None';
+}
 
 /** What a form on the key page sends back when it fails: the typed values and the errors. */
 export interface KeyPageState {
@@ -114,8 +142,10 @@ export async function renderKeyPage(
   const notice = typeof request.query.done === 'string' ? NOTICES[request.query.done] : undefined;
   const creator = nameOf(key.createdBy, names);
   const body = html`<div class="page-head"><div><p class="small"><a href="${orgPath(context, '/api-keys')}">API configuration</a></p>
-<h1>${key.label} ${statusBadge(key)}</h1></div></div>
+<h1>${key.label} ${statusBadge(key)}${clientTypeBadge(key)}</h1></div></div>
 ${notice ? html`<p class="notice" role="status">${notice}</p>` : ''}
+${key.clientType === 'public' && request.query.done === 'created' ? noPrivateKeyPanel(key) : ''}
+${key.clientType === 'public' && state.rotateError ? html`<p class="error" role="alert">${state.rotateError}</p>` : ''}
 ${
   revealed
     ? secretPanel(
@@ -127,9 +157,12 @@ ${
 }
 <dl class="facts">
 <dt>Public key (client_id)</dt><dd>${copyable('public-key', key.publicKey, 'the public key')}</dd>
-<dt>Private key</dt><dd><span class="mono">${key.last4 ? `…${key.last4}` : '—'}</span></dd>
+<dt>Client type</dt><dd>${CLIENT_TYPE_NAMES[key.clientType]}</dd>
+<dt>Private key</dt><dd>${privateKeyFact(key)}</dd>
 <dt>Scope</dt><dd>${scopeName(key, workspaces)}</dd>
 <dt>Permissions</dt><dd>${PERMISSION_NAMES[key.permissions]}</dd>
+<dt>Post-logout redirect URLs</dt><dd>${urlsFact(key.postLogoutRedirectUris)}</dd>
+<dt>ID token algorithm</dt><dd>${key.idTokenSignedResponseAlg}</dd>
 <dt>Created</dt><dd>${when(key.createdAt)} by ${creator}</dd>
 <dt>Last used</dt><dd>${when(key.lastUsedAt, 'Never')}</dd>
 <dt>Expires</dt><dd>${when(key.expiresAt, 'Never')}</dd>
@@ -137,7 +170,7 @@ ${key.revokedAt !== null ? html`<dt>Revoked</dt><dd>${when(key.revokedAt)}</dd>`
 </dl>
 ${usage}
 ${status === 'revoked' ? '' : settingsPanel(context, key, state)}
-${status === 'revoked' ? '' : rotatePanel(context, key, state)}
+${status === 'revoked' || key.clientType === 'public' ? '' : rotatePanel(context, key, state)}
 ${examples(config.issuer, key)}
 ${status === 'revoked' ? '' : revokePanel(context, key)}`;
   return sendShellPage(reply, context, { title: key.label, section: 'api-keys', body, status: state.status });
@@ -148,7 +181,10 @@ async function showKey(request: KeyRequest, reply: FastifyReply): Promise<Fastif
   return renderKeyPage(request, reply, context, await keyOfPath(request, context));
 }
 
-/** `GET /o/:tenantId/api-keys/:publicKey`: a key's details, usage, settings, rotation and revocation. */
+/**
+ * `GET /o/:tenantId/api-keys/:publicKey`: a key's details, usage, settings, rotation (a confidential
+ * key's only) and revocation.
+ */
 export function keyPageRoute(pages: FastifyInstance): void {
   pages.get<KeyRoute>(
     '/o/:tenantId/api-keys/:publicKey',

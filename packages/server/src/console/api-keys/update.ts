@@ -4,18 +4,34 @@ import { ProblemError } from '../../errors/errors.ts';
 import { formFields } from '../../http/session/csrf.ts';
 import { fieldErrorsOf, linesOf, textOf } from '../forms.ts';
 import { adminForm, orgOf, orgPath } from '../org/access.ts';
-import { checkSettings } from './settings.ts';
+import { checkSettings, isIdTokenAlgorithm } from './settings.ts';
 import { type KeyRequest, type KeyRoute, keyOfPath, renderKeyPage } from './show.ts';
+import { type KeySettingsInput, settingsOf } from './views.ts';
+
+/**
+ * The settings as posted. A field the form did not send at all keeps the key's current value (as if
+ * the form had been sent unchanged); a sent field, even empty, is what the key gets.
+ */
+function postedSettings(body: Record<string, unknown>, current: KeySettingsInput): KeySettingsInput {
+  return {
+    label: textOf(body.label, 1000),
+    redirectUris: textOf(body.redirectUris),
+    corsOrigins: textOf(body.corsOrigins),
+    postLogoutRedirectUris:
+      body.postLogoutRedirectUris === undefined
+        ? current.postLogoutRedirectUris
+        : textOf(body.postLogoutRedirectUris),
+    idTokenSignedResponseAlg:
+      body.idTokenSignedResponseAlg === undefined
+        ? current.idTokenSignedResponseAlg
+        : textOf(body.idTokenSignedResponseAlg, 20),
+  };
+}
 
 async function update(request: KeyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const context = orgOf(request);
   const key = await keyOfPath(request, context);
-  const body = formFields(request.body);
-  const settings = {
-    label: textOf(body.label, 1000),
-    redirectUris: textOf(body.redirectUris),
-    corsOrigins: textOf(body.corsOrigins),
-  };
+  const settings = postedSettings(formFields(request.body), settingsOf(key));
   const invalid = (settingsErrors: Record<string, string>, status = 400) =>
     renderKeyPage(request, reply, context, key, { settings, settingsErrors, status });
   const errors = checkSettings(settings);
@@ -29,6 +45,11 @@ async function update(request: KeyRequest, reply: FastifyReply): Promise<Fastify
         label: settings.label,
         redirectUris: linesOf(settings.redirectUris),
         corsOrigins: linesOf(settings.corsOrigins),
+        postLogoutRedirectUris: linesOf(settings.postLogoutRedirectUris),
+        // Checked by checkSettings; narrowed for the types.
+        idTokenSignedResponseAlg: isIdTokenAlgorithm(settings.idTokenSignedResponseAlg)
+          ? settings.idTokenSignedResponseAlg
+          : undefined,
       },
       context.actor,
       { tenantId: context.organization.tenantId, caches },
@@ -44,7 +65,10 @@ async function update(request: KeyRequest, reply: FastifyReply): Promise<Fastify
   return reply.redirect(`${orgPath(context, `/api-keys/${key.publicKey}`)}?done=updated`, 303);
 }
 
-/** `POST /o/:tenantId/api-keys/:publicKey`: saves a key's label, redirect URLs and CORS origins. */
+/**
+ * `POST /o/:tenantId/api-keys/:publicKey`: saves a key's label, redirect URLs, post-logout redirect
+ * URLs, CORS origins and ID token algorithm (never its client type, fixed at creation).
+ */
 export function updateKeyRoute(pages: FastifyInstance): void {
   pages.post<KeyRoute>(
     '/o/:tenantId/api-keys/:publicKey',

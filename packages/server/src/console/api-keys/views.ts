@@ -1,5 +1,5 @@
-import { keyStatus } from '../../domain/api-keys.ts';
-import type { ApiKey, Permission, Workspace } from '../../model/types.ts';
+import { ID_TOKEN_ALGORITHMS, keyStatus } from '../../domain/api-keys.ts';
+import type { ApiKey, ClientType, IdTokenAlgorithm, Permission, Workspace } from '../../model/types.ts';
 import { type Choice, type FieldErrors, inputField, selectField, textAreaField } from '../forms.ts';
 import { html, type SafeHtml } from '../html.ts';
 
@@ -43,11 +43,25 @@ ${usage}
 </section>`;
 }
 
-/** The settings a key keeps after creation, as typed into its form. */
+export const CLIENT_TYPE_NAMES: Record<ClientType, string> = {
+  confidential: 'Confidential',
+  public: 'Public',
+};
+
+/** A public client's mark beside its label (list and page): it has no private key, so it reads differently. */
+export function clientTypeBadge(key: ApiKey): SafeHtml | string {
+  return key.clientType === 'public'
+    ? html` <span class="badge neutral" title="A public client: no private key">Public</span>`
+    : '';
+}
+
+/** The settings a key keeps after creation (and may change), as typed into its form. */
 export interface KeySettingsInput {
   label: string;
   redirectUris: string;
   corsOrigins: string;
+  postLogoutRedirectUris: string;
+  idTokenSignedResponseAlg: string;
 }
 
 export function settingsOf(key: ApiKey): KeySettingsInput {
@@ -55,10 +69,20 @@ export function settingsOf(key: ApiKey): KeySettingsInput {
     label: key.label,
     redirectUris: key.redirectUris.join('\n'),
     corsOrigins: key.corsOrigins.join('\n'),
+    postLogoutRedirectUris: key.postLogoutRedirectUris.join('\n'),
+    idTokenSignedResponseAlg: key.idTokenSignedResponseAlg,
   };
 }
 
-/** Label, redirect URLs and CORS origins: the fields of both the new-key form and the key page. */
+const ID_TOKEN_CHOICES: Record<IdTokenAlgorithm, string> = {
+  RS256: 'RS256 (RSA; every OpenID client supports it)',
+  ES256: 'ES256 (elliptic curve; smaller tokens)',
+};
+
+/**
+ * Label, redirect URLs, post-logout redirect URLs, CORS origins and ID token algorithm: the fields of
+ * both the new-key form and the key page.
+ */
 export function settingsFields(input: KeySettingsInput, errors: FieldErrors): SafeHtml {
   return html`${inputField({ name: 'label', label: 'Label', value: input.label, error: errors.label, required: true, maxlength: 200, hint: 'Say who uses it, e.g. “Reporting dashboard”.' })}
 ${textAreaField({
@@ -70,17 +94,34 @@ ${textAreaField({
   hint: 'For the authorization code flow: one per line, https (http only on 127.0.0.1 or localhost), matched exactly.',
 })}
 ${textAreaField({
+  name: 'postLogoutRedirectUris',
+  label: 'Post-logout redirect URLs',
+  value: input.postLogoutRedirectUris,
+  error: errors.postLogoutRedirectUris,
+  rows: 2,
+  hint: 'Where signing out (OpenID Connect RP-initiated logout) may send people back: one per line, like the redirect URLs, matched exactly.',
+})}
+${textAreaField({
   name: 'corsOrigins',
   label: 'Allowed CORS origins',
   value: input.corsOrigins,
   error: errors.corsOrigins,
   rows: 3,
   hint: 'Web apps that call the API from the browser: one per line, scheme://host[:port], e.g. https://app.example.',
+})}
+${selectField({
+  name: 'idTokenSignedResponseAlg',
+  label: 'ID token algorithm',
+  value: input.idTokenSignedResponseAlg,
+  choices: ID_TOKEN_ALGORITHMS.map((alg) => ({ value: alg, label: ID_TOKEN_CHOICES[alg] })),
+  error: errors.idTokenSignedResponseAlg,
+  hint: 'How the ID tokens of OpenID Connect sign-ins are signed for this app.',
 })}`;
 }
 
 /** The new-key form's fields besides the settings. */
 export interface NewKeyInput extends KeySettingsInput {
+  clientType: string;
   scope: string;
   permissions: string;
   expiresOn: string;
@@ -144,4 +185,26 @@ export function expiryField(value: string, error: string | undefined): SafeHtml 
     error,
     hint: 'The key stops working at 00:00 UTC that day. Leave empty for a key that does not expire.',
   });
+}
+
+const CLIENT_TYPE_CHOICES = [
+  { value: 'confidential', label: 'Confidential', hint: 'A server that can keep a private key.' },
+  {
+    value: 'public',
+    label: 'Public',
+    hint: 'A single-page or native app; no private key, PKCE required.',
+  },
+] as const;
+
+/** Confidential or public, each with what it means: chosen once, at creation. */
+export function clientTypeField(value: string, error: string | undefined): SafeHtml {
+  return html`<fieldset class="field${error ? ' has-error' : ''}"${error ? html` aria-describedby="clientType-error"` : ''}>
+<legend>Client type</legend>
+${CLIENT_TYPE_CHOICES.map(
+  (c) =>
+    html`<label class="choice"><input type="radio" name="clientType" value="${c.value}"${c.value === value ? html` checked` : ''}><span>${c.label}<br><span class="muted small">${c.hint}</span></span></label>`,
+)}
+<p class="hint">Set once: it cannot be changed later.</p>
+${error ? html`<p class="field-error" id="clientType-error">${error}</p>` : ''}
+</fieldset>`;
 }

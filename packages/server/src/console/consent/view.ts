@@ -8,6 +8,18 @@ export const SCOPE_TEXT: Record<string, { title: string; detail: string }> = {
     title: 'Use the Gatehouse API as you',
     detail: 'Read and change the data of the workspaces listed above, with the rights of your account.',
   },
+  openid: {
+    title: 'Sign you in',
+    detail: 'Know who you are: your Gatehouse account identifier.',
+  },
+  profile: {
+    title: 'See your name',
+    detail: 'The display name of your account.',
+  },
+  email: {
+    title: 'See your email address',
+    detail: 'The address you sign in with.',
+  },
   offline_access: {
     title: 'Stay connected',
     detail: 'Keep this access when you are not signed in, until you remove it.',

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { renderSignIn } from './render.ts';
-import { type SignInReason, safeReturnTo } from './return-to.ts';
+import { loginHintOf, type SignInReason, safeReturnTo } from './return-to.ts';
 
 const NOTICES: Record<SignInReason, string> = {
   not_member:
@@ -14,7 +14,8 @@ function showSignIn(
 ): Promise<FastifyReply> {
   const reason = request.query.reason;
   const notice = reason === 'not_member' || reason === 'signed_out' ? NOTICES[reason] : undefined;
-  return renderSignIn(request, reply, { email: '', returnTo: safeReturnTo(request.query.return_to), notice });
+  const returnTo = safeReturnTo(request.query.return_to);
+  return renderSignIn(request, reply, { email: loginHintOf(returnTo), returnTo, notice });
 }
 
 /** `GET /console/sign-in`: the email and password form (DESIGN.md 3 rule 8). */

@@ -44,6 +44,15 @@ export function authorizationParams(returnTo: string): Record<string, string | s
   return params;
 }
 
+/**
+ * The email an authorization request suggests (OpenID Connect Core 3.1.2.1 `login_hint`), to pre-fill
+ * the sign-in form; only something shaped like an address, and never more than an email field holds.
+ */
+export function loginHintOf(returnTo: string): string {
+  const hint = authorizationParams(returnTo)?.login_hint;
+  return typeof hint === 'string' && hint.length <= 254 && /^[^\s@]+@[^\s@]+$/.test(hint) ? hint : '';
+}
+
 export function signInPath(returnTo: string, reason?: SignInReason): string {
   const query = new URLSearchParams({ return_to: returnTo });
   if (reason) query.set('reason', reason);

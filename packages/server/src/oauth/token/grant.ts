@@ -10,6 +10,8 @@ export interface TokenResponse {
   token_type: 'Bearer';
   scope: string;
   refresh_token?: string;
+  /** OpenID Connect Core 3.1.3.3: only from an authorization code granted `openid`. */
+  id_token?: string;
 }
 
 /** What a grant handler gets: the authenticated client and the request's (deduplicated) parameters. */

@@ -82,7 +82,7 @@ const schema = {
   tags: ['OAuth2'],
   summary: 'Issue tokens: client credentials, authorization code (PKCE) or refresh token',
   description:
-    'RFC 6749 3.2. Authenticate the client with HTTP Basic (`client_secret_basic`: base64 of `publicKey:privateKey`) or with `client_id` and `client_secret` in the form, not both. Answers carry `Cache-Control: no-store`.',
+    'RFC 6749 3.2. Authenticate a confidential client with HTTP Basic (`client_secret_basic`: base64 of `publicKey:privateKey`) or with `client_id` and `client_secret` in the form, not both; a public client sends its `client_id` alone (`none`: authorization code with PKCE, and refresh token). Answers carry `Cache-Control: no-store`.',
   security: clientSecurity,
   consumes: ['application/x-www-form-urlencoded'],
   body,

@@ -1,17 +1,26 @@
 import { leastOf, roleCeiling } from '../../domain/permissions.ts';
 import type { IssuedGrant } from '../../domain/refresh-tokens.ts';
 import { newRefreshToken } from '../../domain/refresh-tokens.ts';
-import { hasScope } from '../../domain/scopes.ts';
+import { hasScope, OPENID_SCOPE } from '../../domain/scopes.ts';
 import { accessThroughKey } from '../../domain/users.ts';
 import { OAuthError } from '../../errors/errors.ts';
 import type { ApiKey } from '../../model/types.ts';
 import type { Services } from '../../services.ts';
 import { issueAccessToken } from '../access-token.ts';
+import { issueIdToken } from '../id-token.ts';
 import type { TokenResponse } from './grant.ts';
 
 /** `invalid_grant` (RFC 6749 5.2): the code or refresh token is invalid, expired, revoked or not this client's. */
 export function invalidGrant(description: string): OAuthError {
   return new OAuthError('invalid_grant', description);
+}
+
+/** What an authorization code remembers of the sign-in, for its ID token (OpenID Connect Core 2). */
+export interface SignIn {
+  nonce: string | null;
+  /** Epoch ms. */
+  authTime: number | null;
+  sid: string | null;
 }
 
 export interface UserTokens {
@@ -35,6 +44,11 @@ export async function issueUserTokens(
     grantScope: string;
     accessScope: string;
     parentId: number | null;
+    /**
+     * The sign-in an authorization code stands for. Only the code grant passes one: a refresh answers
+     * no ID token, which OpenID Connect Core 12.2 allows (the client keeps the one of its sign-in).
+     */
+    signIn?: SignIn;
   },
 ): Promise<UserTokens> {
   const access = await accessThroughKey(services.db, input.client, input.userId);
@@ -50,6 +64,18 @@ export async function issueUserTokens(
     permissions: leastOf(input.client.permissions, roleCeiling(access.membership.role)),
     now,
   });
+  // OpenID Connect Core 3.1.3.3: an ID token when the grant is an OpenID Connect one (scope openid).
+  const idToken =
+    input.signIn && hasScope(input.accessScope, OPENID_SCOPE)
+      ? await issueIdToken(services, {
+          client: input.client,
+          userId: input.userId,
+          scope: input.accessScope,
+          ...input.signIn,
+          accessToken: accessToken.token,
+          now,
+        })
+      : null;
   const refresh = hasScope(input.grantScope, 'offline_access') ? newRefreshToken() : null;
   const grant: IssuedGrant = {
     familyId: input.familyId,
@@ -69,6 +95,7 @@ export async function issueUserTokens(
     token_type: 'Bearer',
     ...(refresh ? { refresh_token: refresh.token } : {}),
     scope: input.accessScope,
+    ...(idToken ? { id_token: idToken } : {}),
   };
   return { response, grant };
 }

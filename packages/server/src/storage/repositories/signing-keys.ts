@@ -29,8 +29,8 @@ export interface NewSigningKey {
 }
 
 /**
- * Inserts a key as the active one. Throws a unique-constraint error when another key is active,
- * so callers retire the current key first, in the same transaction.
+ * Inserts a key as the active one of its algorithm. Throws a unique-constraint error when another key
+ * of that algorithm is active (unique `alg`, `active`), so callers retire it first, in the same transaction.
  */
 export async function insertActiveSigningKey(
   db: Kysely<Database>,
@@ -50,11 +50,16 @@ export async function insertActiveSigningKey(
     .execute();
 }
 
-/** Retires the active key, if any; returns its kid. */
-export async function retireActiveSigningKey(db: Kysely<Database>, now: number): Promise<string | undefined> {
+/** Retires the active key of `alg`, if any (there is at most one); returns its kid. */
+export async function retireActiveSigningKey(
+  db: Kysely<Database>,
+  alg: string,
+  now: number,
+): Promise<string | undefined> {
   const row = await db
     .updateTable('signing_keys')
     .set({ active: null, retired_at: now })
+    .where('alg', '=', alg)
     .where('active', '=', 1)
     .returning('kid')
     .executeTakeFirst();
