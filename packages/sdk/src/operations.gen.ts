@@ -339,6 +339,7 @@ export type ProblemCode =
   | 'not_found'
   | 'payload_too_large'
   | 'rate_limited'
+  | 'service_unavailable'
   | 'unauthorized'
   | 'unsupported_media_type'
   | 'validation_failed';

@@ -261,6 +261,8 @@ export interface Problem {
     field: string;
     message: string;
   }[];
+  /** For `service_unavailable` at `/readyz`: each dependency (`database`, and `redis` when configured) and whether it answered */
+  checks?: Record<string, unknown>;
 }
 
 /** RFC 6749 5.1 successful token response, sent with `Cache-Control: no-store` */

@@ -5,18 +5,23 @@ import { apiRoutes } from './api/index.ts';
 import type { Config } from './config/config.ts';
 import { errorPages } from './console/error-pages.ts';
 import { consoleRoutes } from './console/routes.ts';
+import { AccessLog } from './http/access-log.ts';
 import { authentication } from './http/authenticate.ts';
 import { answerPreflights } from './http/cors.ts';
 import { answerUnrouted, clientErrorHandler, frameworkErrors } from './http/error-handler.ts';
+import { gracefulShutdown } from './http/graceful-shutdown.ts';
 import { inputGuard } from './http/input-guard.ts';
 import { keyUsageCounting } from './http/key-usage.ts';
 import { metrics } from './http/metrics.ts';
 import { openApi } from './http/openapi.ts';
 import { rateLimits } from './http/rate-limit.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { requestTracing } from './http/tracing.ts';
 import { transportRule } from './http/transport.ts';
 import { oauthRoutes } from './oauth/routes.ts';
 import { createServices, type ServiceOptions, type Services } from './services.ts';
+import { isDatabaseUnavailable } from './storage/database.ts';
+import { startTracing } from './telemetry/tracing.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -52,26 +57,34 @@ function trustedProxies(
   return typeof setting === 'object' ? [...setting] : setting;
 }
 
-/** Fastify's settings: logging with secrets redacted, case-insensitive paths, our request ids and error answers. */
+/** Whether the app logs at all (else Fastify's logger is a stub without levels). */
+function logs(options: AppOptions): boolean {
+  return Boolean(options.logger || options.logStream);
+}
+
+/**
+ * Fastify's settings: logging with secrets redacted, one access line per request instead of Fastify's
+ * two (http/access-log.ts), case-insensitive paths, our request ids and error answers.
+ */
 function serverOptions(config: Config, options: AppOptions): FastifyServerOptions & { https?: object } {
   const server: FastifyServerOptions & { https?: object } = {
-    logger:
-      options.logger || options.logStream
-        ? {
-            ...(options.logStream ? { stream: options.logStream } : {}),
-            level: config.logLevel,
-            redact: { paths: REDACT, censor: '[redacted]' },
-            // Paths only: a query string may carry what a misbehaving client should not have sent.
-            serializers: {
-              req: (req) => ({
-                id: req.id,
-                method: req.method,
-                url: req.url?.split('?')[0] ?? '',
-                ip: req.ip,
-              }),
-            },
-          }
-        : false,
+    logger: logs(options)
+      ? {
+          ...(options.logStream ? { stream: options.logStream } : {}),
+          level: config.logLevel,
+          redact: { paths: REDACT, censor: '[redacted]' },
+          // Paths only: a query string may carry what a misbehaving client should not have sent.
+          serializers: {
+            req: (req) => ({
+              id: req.id,
+              method: req.method,
+              url: req.url?.split('?')[0] ?? '',
+              ip: req.ip,
+            }),
+          },
+        }
+      : false,
+    logController: new AccessLog(),
     // The original API's generated clients send `/v1/Workspaces`: paths match in any case (DESIGN.md 1).
     routerOptions: { caseSensitive: false },
     // An unknown field is refused (400 naming it), never silently dropped: Fastify's default strips it, so a
@@ -85,6 +98,9 @@ function serverOptions(config: Config, options: AppOptions): FastifyServerOption
     // A path that is not valid percent-encoding never reaches a route: answered in our formats.
     frameworkErrors: frameworkErrors(errorPages),
     clientErrorHandler: clientErrorHandler(config, errorPages),
+    // A request that arrives on an open connection while the server stops is answered (in our formats,
+    // with `Connection: close`), not refused with Fastify's own 503 body (http/graceful-shutdown.ts).
+    return503OnClosing: false,
   };
   if (config.tlsCert && config.tlsKey) {
     server.https = { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) };
@@ -92,17 +108,37 @@ function serverOptions(config: Config, options: AppOptions): FastifyServerOption
   return server;
 }
 
+/**
+ * Logs the failed background jobs of an app. While the database is away every poll fails (several a
+ * second): that is said once a minute, as a warning without a stack; the batched writes are kept.
+ */
+function backgroundErrorLog(logged: { app?: FastifyInstance }): (error: unknown) => void {
+  let databaseWarnedAt = 0;
+  return (error) => {
+    const log = logged.app?.log;
+    if (!isDatabaseUnavailable(error)) return void log?.error({ err: error }, 'background job failed');
+    if (Date.now() - databaseWarnedAt < 60_000) return;
+    databaseWarnedAt = Date.now();
+    log?.warn(
+      'The database is unreachable: background jobs retry and batched writes wait; requests that need it answer 503',
+    );
+  };
+}
+
 /** Builds the whole application without listening, so that tests can `inject`. */
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  // Before the storage opens, so that its statements are traced too; loads nothing when not configured.
+  if (config.tracesEndpoint) await startTracing(config.tracesEndpoint);
   // The logger exists once the app does; Redis can only go down after that.
   const logged: { app?: FastifyInstance } = {};
   const services = await createServices(config, {
     ...options,
     onRedisDown: () =>
       logged.app?.log.warn(
-        'Redis is unreachable: shared rate limits are not enforced, and sign-in and failed-authentication budgets are counted per instance, until it is back',
+        'Redis is unreachable: rate limits, sign-in and failed-authentication budgets are counted per instance, in memory, until it is back',
       ),
-    onBackgroundError: (error) => logged.app?.log.error({ err: error }, 'background job failed'),
+    onRedisUp: () => logged.app?.log.info('Redis is reachable again: budgets are shared through it again'),
+    onBackgroundError: backgroundErrorLog(logged),
   });
   try {
     // Typed as the plain HTTP instance: with TLS, Fastify serves the same request and reply API over https.Server.
@@ -129,6 +165,9 @@ async function register(app: FastifyInstance, services: Services): Promise<void>
   app.addHook('onClose', async function closeServices() {
     await services.close();
   });
+  gracefulShutdown(app);
+  // First: every later hook and handler of a request runs inside its span.
+  requestTracing(app);
   authentication(app);
   keyUsageCounting(app);
   answerUnrouted(app, errorPages);

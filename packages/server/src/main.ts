@@ -24,7 +24,12 @@ export function firstStartHint(databaseUrl: string): string {
   ].join('\n');
 }
 
-/** Starts the server: environment -> configuration -> app -> listen. Resolves once listening. */
+/**
+ * Starts the server: environment -> configuration -> app -> listen. Resolves once listening, with a
+ * function that stops it gracefully. SIGTERM and SIGINT stop it the same way, then end the process:
+ * exit 0 once every request in flight finished and the batched writes were flushed, exit 1 when
+ * `GATEHOUSE_SHUTDOWN_TIMEOUT` ran out first (the requests still in flight were cut).
+ */
 export async function serve(
   env: Record<string, string | undefined> = process.env,
 ): Promise<() => Promise<void>> {
@@ -37,10 +42,20 @@ export async function serve(
     // escaped, and would not work when pasted.
     process.stderr.write(`\n${firstStartHint(config.databaseUrl)}\n\n`);
   }
-  let closing: Promise<void> | undefined;
-  const close = () => (closing ??= app.close());
+  const timeoutMs = config.shutdownTimeout * 1000;
+  const stop = async () => {
+    await app.stopGracefully(timeoutMs);
+  };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => void close().then(() => process.exit(0)));
+    process.on(signal, () => {
+      app.log.info(
+        `${signal}: stopping; no new connections, requests in flight finish (up to ${config.shutdownTimeout} s)`,
+      );
+      void app.stopGracefully(timeoutMs).then((outcome) => {
+        if (outcome === 'drained') app.log.info('stopped: every request finished, batched writes flushed');
+        process.exit(outcome === 'drained' ? 0 : 1);
+      });
+    });
   }
-  return close;
+  return stop;
 }

@@ -1,4 +1,5 @@
 import { BearerVerifier } from './auth/bearer-verifier.ts';
+import { ChangeListener } from './auth/change-listener.ts';
 import { Denylist } from './auth/denylist.ts';
 import { KeyCache, type KeyCacheOptions } from './auth/key-cache.ts';
 import { KeyRing } from './auth/key-ring.ts';
@@ -10,7 +11,8 @@ import { startRetentionJob } from './domain/retention.ts';
 import { SignInThrottle } from './domain/sign-in-throttle.ts';
 import { type Counters, MemoryCounters, RedisCounters } from './storage/counters.ts';
 import { migrate, openStorage, type Storage } from './storage/database.ts';
-import { closeRedis, connectRedis, type RedisClient } from './storage/redis.ts';
+import { listenForChanges } from './storage/notifications.ts';
+import { closeRedis, connectRedis, type RedisClient, type RedisState } from './storage/redis.ts';
 import type { Db } from './storage/transaction.ts';
 
 /** Everything a request handler needs, built once per process, complete, before any route exists. */
@@ -30,6 +32,8 @@ export interface Services {
   readonly origins: OriginCache;
   /** Shared Redis when `GATEHOUSE_REDIS_URL` is set: rate limits and attempt counters of every instance. */
   readonly redis: RedisClient | null;
+  /** Whether Redis answers, its outages and the operations answered from memory meanwhile (`/metrics`). */
+  readonly redisState: RedisState | null;
   /** Attempt budgets (sign-in, failed authentication), in Redis when configured, else in memory. */
   readonly counters: Counters;
   /** Sign-in budgets per account and per address. */
@@ -38,6 +42,8 @@ export interface Services {
   readonly caches: LocalCaches;
   /** Requests per key, hour and outcome, counted in memory and written every few seconds. */
   readonly usage: UsageTally;
+  /** Changes pushed by PostgreSQL (LISTEN/NOTIFY) and applied to the caches above: lag and counters. */
+  readonly changes: ChangeListener;
   /** Stops every background job, flushes batched writes and closes connections. */
   close(): Promise<void>;
 }
@@ -51,6 +57,8 @@ export interface ServiceOptions {
   usageFlushMs?: number;
   /** Told once per Redis outage (the server logs it). */
   onRedisDown?: () => void;
+  /** Told when Redis is back after an outage (the server logs it). */
+  onRedisUp?: () => void;
   /** Told of a failed background job (the server logs it). */
   onBackgroundError?: (error: unknown) => void;
 }
@@ -61,13 +69,36 @@ export interface ServiceOptions {
  * the CORS origins' reloads, the retention job and the key-usage writes. `close()` stops them all, in reverse order.
  */
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
-  const storage = options.storage ?? openStorage(config.databaseUrl);
-  await migrate(storage);
-  const { db } = storage;
   const onError = (error: unknown) => options.onBackgroundError?.(error);
   // Stopped in reverse: the storage closes last, after the key cache has flushed into it.
-  const stops: (() => void | Promise<void>)[] = [];
+  const stops: Stop[] = [];
+  try {
+    return await startServices(config, options, stops, onError);
+  } catch (error) {
+    // A start that fails half way (a wrong secret, a database gone) closes what it opened, so that
+    // the process exits instead of idling on an open pool and timers.
+    await stopAll(stops, () => {});
+    throw error;
+  }
+}
+
+type Stop = () => void | Promise<void>;
+
+/** Runs every stop, last first, each even when one before it failed; a stop runs once. */
+async function stopAll(stops: Stop[], onError: (error: unknown) => void): Promise<void> {
+  for (let stop = stops.pop(); stop; stop = stops.pop()) await Promise.resolve().then(stop).catch(onError);
+}
+
+async function startServices(
+  config: Config,
+  options: ServiceOptions,
+  stops: Stop[],
+  onError: (error: unknown) => void,
+): Promise<Services> {
+  const storage = options.storage ?? openStorage(config.databaseUrl);
   if (!options.storage) stops.push(() => storage.close());
+  await migrate(storage);
+  const { db } = storage;
 
   const keys = new KeyCache(db, { onError, ...options.keyCache });
   await keys.start();
@@ -86,13 +117,23 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const usage = new UsageTally((counts) => recordUsage(db, counts));
   stops.push(startUsageFlushJob(usage, { onError, intervalMs: options.usageFlushMs }));
 
-  const redis = config.redisUrl
-    ? await connectRedis(config.redisUrl, { onDown: () => options.onRedisDown?.() })
+  const shared = config.redisUrl
+    ? await connectRedis(config.redisUrl, {
+        onDown: () => options.onRedisDown?.(),
+        onUp: () => options.onRedisUp?.(),
+      })
     : null;
+  const redis = shared?.client ?? null;
   if (redis) stops.push(() => closeRedis(redis));
-  const counters = redis ? new RedisCounters(redis, `${config.redisPrefix}n:`) : new MemoryCounters();
+  const counters = shared
+    ? new RedisCounters(shared.client, `${config.redisPrefix}n:`, shared.state)
+    : new MemoryCounters();
 
   const bearer = new BearerVerifier({ db, issuer: config.issuer, keys, ring: keyRing, denylist });
+  // Once every cache exists: a notification may arrive as soon as LISTEN is in effect. Closed first.
+  const changes = new ChangeListener({ keys, denylist, keyRing, origins, bearer }, { onError });
+  await changes.start((handlers) => listenForChanges(storage, handlers));
+  stops.push(() => changes.stop());
   const caches: LocalCaches = {
     async keyChanged(keyId) {
       keys.invalidate(keyId);
@@ -110,12 +151,14 @@ export async function createServices(config: Config, options: ServiceOptions = {
     bearer,
     origins,
     redis,
+    redisState: shared?.state ?? null,
     counters,
     signInThrottle: new SignInThrottle(counters),
     caches,
     usage,
-    async close() {
-      for (const stop of stops.reverse()) await stop();
-    },
+    changes,
+    // Each step runs even when one before it failed (a flush into an unreachable database): the pools
+    // and connections still close. Steps are taken off the list, so a second call does nothing.
+    close: () => stopAll(stops, onError),
   };
 }

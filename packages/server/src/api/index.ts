@@ -22,6 +22,7 @@ import { listMembersRoute } from './members/list.ts';
 import { removeMemberRoute } from './members/remove.ts';
 import { updateMemberRoute } from './members/update.ts';
 import { rateLimitingStateRoute } from './rate-limiting-state.ts';
+import { readyzRoute } from './readyz.ts';
 import { entitySchema, principalSchema, problemSchema, workspaceSchema } from './schemas.ts';
 import { statusRoute } from './status.ts';
 import { createWorkspaceRoute } from './workspaces/create.ts';
@@ -35,6 +36,7 @@ function restScope(api: FastifyInstance, _options: unknown, done: (error?: Error
   api.addHook('onSend', corsForPrincipal);
   statusRoute(api);
   healthzRoute(api);
+  readyzRoute(api);
   meRoute(api);
   listWorkspacesRoute(api);
   getWorkspaceRoute(api);

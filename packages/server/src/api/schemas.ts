@@ -20,6 +20,12 @@ export const problemSchema = {
         required: ['field', 'message'],
       },
     },
+    checks: {
+      type: 'object',
+      description:
+        'For `service_unavailable` at `/readyz`: each dependency (`database`, and `redis` when configured) and whether it answered',
+      additionalProperties: { type: 'string', enum: ['up', 'down'] },
+    },
   },
 } as const;
 

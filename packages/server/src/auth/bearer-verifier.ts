@@ -120,9 +120,34 @@ export class BearerVerifier {
     this.verified = new LRUCache({ max: options.max ?? 10_000 });
   }
 
+  /** Tokens whose signature check is remembered, for `/metrics`. */
+  get size(): number {
+    return this.verified.size;
+  }
+
   /** Drops what is remembered of a user's tokens (their role or membership changed on this instance). */
   forgetUser(userId: number): void {
-    const tokens = [...this.verified.entries()].filter(([, entry]) => entry.principal?.user?.id === userId);
+    this.forgetUsers(new Set([userId]));
+  }
+
+  /**
+   * Drops what is remembered of these users' tokens, in one pass over the cache (a change notification
+   * from another instance can name many users at once: an organization deleted).
+   */
+  forgetUsers(userIds: ReadonlySet<number>): void {
+    this.forgetWhere((id) => userIds.has(id));
+  }
+
+  /** Drops what is remembered of every user's tokens (changes to memberships may have gone unannounced). */
+  forgetEveryUser(): void {
+    this.forgetWhere(() => true);
+  }
+
+  private forgetWhere(matches: (userId: number) => boolean): void {
+    const tokens = [...this.verified.entries()].filter(([, entry]) => {
+      const user = entry.principal?.user;
+      return user != null && matches(user.id);
+    });
     for (const [token] of tokens) this.verified.delete(token);
   }
 

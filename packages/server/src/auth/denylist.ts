@@ -58,6 +58,11 @@ export class Denylist implements RevocationSink {
     return this.byJti.has(jti);
   }
 
+  /** Revoked tokens held in memory (each until its own expiry), for `/metrics`. */
+  get size(): number {
+    return this.byJti.size;
+  }
+
   /** Revokes a token: recorded for every instance, and effective on this one at once. */
   async revoke(token: RevokedAccessToken, now = Date.now()): Promise<void> {
     await revokeAccessTokens(this.db, this, [token], now);

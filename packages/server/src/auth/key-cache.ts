@@ -123,6 +123,11 @@ export class KeyCache {
     lookups: { secret: { hit: 0, negative: 0, miss: 0 }, client: { hit: 0, negative: 0, miss: 0 } },
   };
 
+  /** Entries held in memory, by cache (`unknown`: secrets remembered as unknown), for `/metrics`. */
+  get sizes(): { secret: number; client: number; unknown: number } {
+    return { secret: this.bySecret.size, client: this.byClient.size, unknown: this.unknown.size };
+  }
+
   constructor(
     private readonly db: Db,
     options: KeyCacheOptions = {},
@@ -206,7 +211,11 @@ export class KeyCache {
       const evictions = this.evictions;
       // Lookup by hash through the unique index: the hash of a 256-bit secret reveals nothing,
       // so the index probe's timing is no oracle (the same reasoning as GitHub's token lookup).
-      const found = await findKeyBySecret(this.db, hash);
+      const found = await findKeyBySecret(this.db, hash).catch(async (error: unknown) => {
+        // The lookup failed (the database is away), so it told nothing: it costs the caller nothing.
+        await gate?.refund();
+        throw error;
+      });
       if (!found) {
         this.unknown.set(hash, true);
         return { valid: false, code: 'unknown' };
@@ -363,11 +372,25 @@ export class KeyCache {
     for (const event of await this.feed.resync()) this.invalidate(event.apiKeyId);
   }
 
-  /** Writes the batched last-used times. */
+  /**
+   * Writes the batched last-used times. A batch that fails to write (the database is away) is merged
+   * back, keeping the later time of each key, and written by a later flush: nothing is lost, and
+   * memory stays bounded by one entry per key in use, however long the outage.
+   */
   async flush(): Promise<void> {
     if (this.used.size === 0) return;
     const batch = new Map(this.used);
     this.used.clear();
-    await recordKeyUse(this.db, batch);
+    try {
+      await recordKeyUse(this.db, batch);
+    } catch (error) {
+      for (const [keyId, at] of batch) this.used.set(keyId, Math.max(at, this.used.get(keyId) ?? 0));
+      throw error;
+    }
+  }
+
+  /** How many keys' last-used times wait for the next flush. */
+  get pendingLastUsed(): number {
+    return this.used.size;
   }
 }

@@ -116,6 +116,15 @@ export class KeyRing {
     return { keys: [...this.published.values()].map((k) => k.jwk) };
   }
 
+  /**
+   * Reloads the keys with a read that starts after this call, for a rotation known to have committed:
+   * a load already running may have read before it.
+   */
+  async refresh(): Promise<void> {
+    await this.loading?.catch(() => {});
+    return this.reload();
+  }
+
   /** Reloads the keys from the database; concurrent callers share one load. */
   reload(): Promise<void> {
     this.loading ??= this.load().finally(() => {

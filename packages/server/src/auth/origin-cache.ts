@@ -30,6 +30,11 @@ export class OriginCache {
     clearInterval(this.timer);
   }
 
+  /** Origins that some live key allows, for `/metrics`. */
+  get size(): number {
+    return this.byOrigin.size;
+  }
+
   /**
    * Reloads the set, resolving once a load that *started after this call* has finished: a load already
    * running may have read before the change the caller just committed. Calls made while a load runs

@@ -190,3 +190,49 @@ describe('GATEHOUSE_AUDIT_RETENTION_DAYS', () => {
     expect(error.message).toMatch(/^GATEHOUSE_AUDIT_RETENTION_DAYS: /);
   });
 });
+
+describe('GATEHOUSE_METRICS_TOKEN', () => {
+  it('leaves /metrics open when unset', () => {
+    expect(loadConfig(base).metricsToken).toBeNull();
+  });
+
+  it('reads a token of 16 characters or more', () => {
+    const token = 'a-metrics-token-of-32-characters';
+    expect(loadConfig({ ...base, GATEHOUSE_METRICS_TOKEN: token }).metricsToken).toBe(token);
+  });
+
+  it.each(['too-short-token', 'has a space in it, 16+', 'tab\tseparated-token'])(
+    'refuses %j without repeating it',
+    (token) => {
+      const error = failure({ ...base, GATEHOUSE_METRICS_TOKEN: token });
+      expect(error.variable).toBe('GATEHOUSE_METRICS_TOKEN');
+      expect(error.message).not.toContain(token);
+    },
+  );
+});
+
+describe('OpenTelemetry endpoint', () => {
+  it('traces nothing unless an OTLP endpoint is set', () => {
+    expect(loadConfig(base).tracesEndpoint).toBeNull();
+  });
+
+  it.each([
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, 'http://collector:4318/v1/traces'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example/base/' }, 'https://otel.example/base/v1/traces'],
+    [
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:9999/custom',
+      },
+      'http://traces:9999/custom',
+    ],
+  ])('sends traces for %j to %s (the OTLP exporter specification)', (env, url) => {
+    expect(loadConfig({ ...base, ...env }).tracesEndpoint).toBe(url);
+  });
+
+  it.each(['collector:4318', 'grpc://collector:4317', 'not a url'])('refuses %j', (endpoint) => {
+    expect(failure({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }).variable).toBe(
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+    );
+  });
+});

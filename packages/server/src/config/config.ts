@@ -38,8 +38,24 @@ export interface Config {
   readonly redisPrefix: string;
   /** Serve Prometheus metrics at `/metrics`. */
   readonly metrics: boolean;
+  /**
+   * `GATEHOUSE_METRICS_TOKEN`: when set (16 characters or more), `/metrics` answers only requests that
+   * send `Authorization: Bearer <token>`; when unset, it is open, as for a scraper on a private network.
+   */
+  readonly metricsToken: string | null;
+  /**
+   * Where OpenTelemetry traces go (OTLP over HTTP, JSON): `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as it is,
+   * else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces` (the OTLP exporter specification). Null: no tracing,
+   * and the OpenTelemetry SDK is never loaded.
+   */
+  readonly tracesEndpoint: string | null;
   /** Days an audit event is kept before the retention job deletes it (`GATEHOUSE_AUDIT_RETENTION_DAYS`). */
   readonly auditRetentionDays: number;
+  /**
+   * Seconds a stopping server (SIGTERM, SIGINT) gives the requests in flight to finish before it closes
+   * their connections (`GATEHOUSE_SHUTDOWN_TIMEOUT`).
+   */
+  readonly shutdownTimeout: number;
 }
 
 /** A bad setting: the message names the variable. */
@@ -167,6 +183,38 @@ function proxies(env: Env): false | number | readonly string[] {
   return Object.freeze(list);
 }
 
+/** `GATEHOUSE_METRICS_TOKEN`, long enough that it cannot be guessed by a scraper's neighbours. */
+function metricsToken(env: Env): string | null {
+  const token = read(env, 'GATEHOUSE_METRICS_TOKEN');
+  if (token === undefined) return null;
+  // Never echoed: the message names the rule, not the value.
+  if (token.length < 16) throw new ConfigError('GATEHOUSE_METRICS_TOKEN', 'must be at least 16 characters');
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    throw new ConfigError('GATEHOUSE_METRICS_TOKEN', 'must be printable ASCII without spaces');
+  }
+  return token;
+}
+
+/** The OTLP/HTTP traces URL (OpenTelemetry Protocol Exporter specification, "Endpoint URLs for OTLP/HTTP"). */
+function tracesEndpoint(env: Env): string | null {
+  const signal = read(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  if (signal !== undefined) return otlpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', signal);
+  const base = read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (base === undefined) return null;
+  return `${otlpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', base).replace(/\/$/, '')}/v1/traces`;
+}
+
+function otlpUrl(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, 'must be http(s)');
+  return url.href;
+}
+
 /** Reads every `GATEHOUSE_*` setting; throws {@link ConfigError} naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const modeRaw =
@@ -252,6 +300,9 @@ export function loadConfig(env: Env = process.env): Config {
     authFailureLimitPerMinute: integer(env, 'GATEHOUSE_AUTH_FAILURE_LIMIT', 60, 1, 10_000_000),
     redisPrefix,
     metrics: boolean(env, 'GATEHOUSE_METRICS', true),
+    metricsToken: metricsToken(env),
+    tracesEndpoint: tracesEndpoint(env),
     auditRetentionDays: integer(env, 'GATEHOUSE_AUDIT_RETENTION_DAYS', 365, 1, 36_500),
+    shutdownTimeout: integer(env, 'GATEHOUSE_SHUTDOWN_TIMEOUT', 10, 1, 3600),
   });
 }

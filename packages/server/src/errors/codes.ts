@@ -16,6 +16,7 @@ export const PROBLEMS = {
   rate_limited: { status: 429, title: 'Too many requests' },
   insecure_transport: { status: 403, title: 'HTTPS required' },
   busy: { status: 503, title: 'Busy, retry shortly' },
+  service_unavailable: { status: 503, title: 'Service unavailable' },
   internal: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

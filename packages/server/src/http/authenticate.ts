@@ -4,6 +4,7 @@ import { keyPrincipal } from '../auth/principal.ts';
 import { KEY_FAILURE_MESSAGES } from '../domain/api-keys.ts';
 import { ProblemError, safeDescription } from '../errors/errors.ts';
 import type { ApiKey, Principal } from '../model/types.ts';
+import { traced } from '../telemetry/tracing.ts';
 import { countRefusedKey } from './key-usage.ts';
 
 declare module 'fastify' {
@@ -88,7 +89,12 @@ async function resolve(request: FastifyRequest, gate: LookupGate): Promise<Resol
  */
 export async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const gate = request.server.budgets.failureGate(request);
-  const resolution = await resolve(request, gate);
+  const resolution = await traced('gatehouse.authenticate', {}, async (span) => {
+    const resolved = await resolve(request, gate);
+    span.setAttribute('gatehouse.auth.outcome', resolved.ok ? 'valid' : resolved.error.code);
+    if (resolved.ok) span.setAttribute('gatehouse.auth.method', resolved.principal.authMethod);
+    return resolved;
+  });
   if (resolution.ok) {
     request.principal = resolution.principal;
     return;

@@ -4,6 +4,8 @@ import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, Fast
 import type { Config } from '../config/config.ts';
 import { type OAuthErrorCode, PROBLEMS, type ProblemCode, problemType } from '../errors/codes.ts';
 import { type FieldError, OAuthError, ProblemError, safeDescription } from '../errors/errors.ts';
+import { isDatabaseUnavailable } from '../storage/database.ts';
+import { requestIdentity } from './access-log.ts';
 import { baseSecurityHeaders } from './security-headers.ts';
 
 /**
@@ -47,9 +49,28 @@ type ProblemFailure = {
 /** What went wrong, independent of how the scope that caught it answers. */
 export type Failure = ProblemFailure | { kind: 'oauth'; error: OAuthError } | { kind: 'unexpected' };
 
+/** Seconds a client is told to wait when the database is unavailable: about a restart or a failover. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The answer to a request that needed the database while it cannot be reached: 503 with Retry-After
+ * (RFC 9110 15.6.4), in the format of the scope that caught it. Not a fault of ours, so not logged
+ * with a stack; readiness (`/readyz`) tells the load balancer, the background jobs' logs tell the operator.
+ */
+function databaseUnavailable(): ProblemFailure {
+  return {
+    kind: 'problem',
+    code: 'service_unavailable',
+    detail: 'the database is unavailable; retry shortly',
+    headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
+    errors: [],
+  };
+}
+
 /** What an error means to a client; `unexpected` is a fault of ours (logged, answered as a 500). */
 export function classify(error: FastifyError | Error): Failure {
   if (error instanceof OAuthError) return { kind: 'oauth', error };
+  if (isDatabaseUnavailable(error)) return databaseUnavailable();
   if (error instanceof ProblemError)
     return {
       kind: 'problem',
@@ -92,13 +113,14 @@ function fieldErrorsOf(error: FastifyError): FieldError[] {
 
 const join = (path: string, name: string) => (path ? `${path}/${name}` : name);
 
-/** Sends an RFC 9457 problem. */
+/** Sends an RFC 9457 problem; `extensions` are extension members (RFC 9457 3.2) documented on `Problem`. */
 export function sendProblem(
   reply: FastifyReply,
   code: ProblemCode,
   detail?: string,
   headers: Record<string, string> = {},
   errors: readonly FieldError[] = [],
+  extensions: Record<string, unknown> = {},
 ) {
   const { status, title } = PROBLEMS[code];
   return reply
@@ -113,6 +135,7 @@ export function sendProblem(
       code,
       requestId: reply.request.id,
       ...(errors.length ? { errors } : {}),
+      ...extensions,
     });
 }
 
@@ -133,6 +156,7 @@ export function sendOAuthError(reply: FastifyReply, error: OAuthError) {
 const OAUTH_OF_PROBLEM: Partial<Record<ProblemCode, OAuthErrorCode>> = {
   rate_limited: 'rate_limited',
   busy: 'temporarily_unavailable',
+  service_unavailable: 'temporarily_unavailable',
   internal: 'server_error',
 };
 
@@ -143,7 +167,7 @@ function asOAuthError(failure: Exclude<Failure, { kind: 'unexpected' }>): OAuthE
 }
 
 export function logUnexpected(request: FastifyRequest, error: Error): void {
-  request.log.error({ err: error }, 'unhandled error');
+  request.log.error({ err: error, ...requestIdentity(request) }, 'unhandled error');
 }
 
 const INTERNAL_DETAIL = 'an unexpected error occurred; quote the requestId when reporting it';

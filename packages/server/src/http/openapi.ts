@@ -99,6 +99,8 @@ const RATE_LIMIT_HEADERS = {
   'RateLimit-Reset': { type: 'integer', description: 'Seconds' },
 };
 
+const RETRY_AFTER = { type: 'integer', description: 'Seconds to wait before retrying' };
+
 const SUCCESS = { 200: 'OK', 201: 'Created', 204: 'No Content' } as Record<string, string>;
 
 /**
@@ -124,6 +126,8 @@ function sharedAnswers(
     // A write with a `read` credential, a rule of the organization, a credential over plain HTTP.
     answers[403] = problem(403);
     answers[404] = problem(404);
+    // A credential not in memory is looked up in the database, which may be away (error-handler.ts).
+    answers[503] = problem(503, { headers: { 'Retry-After': RETRY_AFTER } });
   } else {
     // In production, a credential (even a stray one) or a body sent over plain HTTP (transport.ts).
     answers[403] = problem(403, {}, ['insecure_transport']);

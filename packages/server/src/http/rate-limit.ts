@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LookupGate } from '../auth/key-cache.ts';
 import { OAuthError, ProblemError } from '../errors/errors.ts';
 import type { Counters } from '../storage/counters.ts';
-import { snapshotStore } from './local-limit-store.ts';
+import { redisFallbackStore, snapshotStore } from './local-limit-store.ts';
 
 /** A caller's budget in the current window, as `GET /rate-limiting-state` shows it. */
 export interface Budget {
@@ -13,7 +13,19 @@ export interface Budget {
   resetAt: number;
 }
 
+/**
+ * The budget that refused a request with 429, as `/metrics` labels it: `credential` (GATEHOUSE_RATE_LIMIT,
+ * per credential, else per address), `token_address` (GATEHOUSE_TOKEN_RATE_LIMIT on `/connect/*`),
+ * `token_client` (an OAuth client's own), `failed_auth` (GATEHOUSE_AUTH_FAILURE_LIMIT). The console's
+ * sign-in budgets answer their own 429 pages, unmarked (`sign_in` in the metrics).
+ */
+export type RateLimitBudget = 'credential' | 'token_address' | 'token_client' | 'failed_auth';
+
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** Which budget refused this request, when one did; read by `/metrics` (http/metrics.ts). */
+    rateLimitedBy: RateLimitBudget | null;
+  }
   interface FastifyInstance {
     budgets: {
       /** The caller's REST budget, without spending any of it. */
@@ -96,11 +108,12 @@ function tooMany(after: string): Error {
  * route that does not opt out (`config: { rateLimit: false }`: the infrastructure endpoints, and the
  * OAuth endpoints, which spend `budgets.limitAddress`, `GATEHOUSE_TOKEN_RATE_LIMIT` per client address,
  * instead). Answers 429 with `Retry-After` and `RateLimit-*` headers. Counters live in Redis when
- * `GATEHOUSE_REDIS_URL` is set, so that every instance shares them; otherwise in memory. Register
- * before any route.
+ * `GATEHOUSE_REDIS_URL` is set, so that every instance shares them; otherwise, and while Redis is
+ * away, in memory (local-limit-store.ts): the limits always apply. Register before any route.
  */
 export async function rateLimits(app: FastifyInstance): Promise<void> {
-  const { config } = app.services;
+  const { config, redis, redisState } = app.services;
+  app.decorateRequest('rateLimitedBy', null);
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler',
@@ -109,11 +122,14 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
     keyGenerator: credentialKey,
     enableDraftSpec: true,
     cache: COUNTERS,
-    skipOnError: true,
-    errorResponseBuilder: (_request, context) => tooMany(context.after),
-    ...(app.services.redis
-      ? { redis: app.services.redis, nameSpace: `${config.redisPrefix}rl:` }
-      : { store: snapshotStore(COUNTERS) }),
+    errorResponseBuilder: (request, context) => {
+      request.rateLimitedBy = 'credential';
+      return tooMany(context.after);
+    },
+    store:
+      redis && redisState
+        ? redisFallbackStore(redis, redisState, `${config.redisPrefix}rl:`, COUNTERS)
+        : snapshotStore(COUNTERS),
   });
 
   const reader = app.createRateLimit();
@@ -147,6 +163,10 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
       cache: COUNTERS,
       max: config.tokenRateLimitPerMinute,
       keyGenerator: (request) => `connect:${normalizeIP(request.ip)}`,
+      errorResponseBuilder: (request, context) => {
+        request.rateLimitedBy = 'token_address';
+        return tooMany(context.after);
+      },
     }),
     failureGate: (request: FastifyRequest) => new FailureGate(counters, request, failureLimit),
     async chargeFailure(request: FastifyRequest, reply: FastifyReply, gate: FailureGate): Promise<void> {
@@ -166,6 +186,7 @@ export async function rateLimits(app: FastifyInstance): Promise<void> {
       }
       if (retryAfterMs > 0) {
         const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+        request.rateLimitedBy = 'failed_auth';
         throw new ProblemError('rate_limited', `too many failed authentications; retry in ${seconds} s`, {
           'retry-after': String(seconds),
         });
@@ -207,6 +228,7 @@ export async function limitClient(request: FastifyRequest, reply: FastifyReply):
   reply.header('ratelimit-reset', reset);
   if (budget.exceeded) {
     reply.header('retry-after', reset);
+    request.rateLimitedBy = 'token_client';
     throw new OAuthError('rate_limited', `too many requests for this client; retry in ${reset} s`);
   }
 }

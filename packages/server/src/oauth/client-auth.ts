@@ -5,6 +5,7 @@ import { isPublicKey, isWellFormedPrivateKey } from '../domain/key-format.ts';
 import { invalidClient, OAuthError } from '../errors/errors.ts';
 import { countRefusedKey } from '../http/key-usage.ts';
 import type { ApiKey } from '../model/types.ts';
+import { traced } from '../telemetry/tracing.ts';
 import { type FormParams, formParams } from './form-body.ts';
 
 /** Authentication by the private key (RFC 6749 2.3.1; names from RFC 7591 2): confidential clients. */
@@ -158,11 +159,16 @@ async function authenticateSecretClient(
   throw invalidClient(KEY_FAILURE_MESSAGES[result.code]);
 }
 
-/** Authenticates the client by whichever method it used, public or confidential. */
+/**
+ * Authenticates the client by whichever method it used, public or confidential, in a trace span
+ * (telemetry/tracing.ts) that names the method, never the secret.
+ */
 async function authenticateBy(request: FastifyRequest, credentials: ClientCredentials): Promise<ApiKey> {
-  return credentials.method === 'none'
-    ? authenticatePublicClient(request, credentials.clientId)
-    : authenticateSecretClient(request, credentials);
+  return traced('gatehouse.authenticate_client', { 'gatehouse.auth.method': credentials.method }, () =>
+    credentials.method === 'none'
+      ? authenticatePublicClient(request, credentials.clientId)
+      : authenticateSecretClient(request, credentials),
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import type { RedisState } from './redis.ts';
 
 /** One budget: at most `limit` units per window under `key`. */
 export interface BudgetSpec {
@@ -105,7 +106,9 @@ return 0`;
 /**
  * Counters in Redis, shared by every instance. While Redis is unreachable, this instance falls back
  * to its own memory counters: each instance then enforces the budgets alone, which still bounds what
- * an attacker gets, instead of letting every attempt through.
+ * an attacker gets, instead of letting every attempt through. While `state` says Redis is away, the
+ * memory counters answer without trying it; once it is ready again, Redis answers again (the memory
+ * counts of the outage are not carried over: a budget restarts whole there at worst once).
  */
 export class RedisCounters implements Counters {
   private readonly fallback = new MemoryCounters();
@@ -113,9 +116,11 @@ export class RedisCounters implements Counters {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly state?: RedisState,
   ) {}
 
   async take(budgets: readonly BudgetSpec[], windowMs: number): Promise<Take> {
+    if (this.away()) return this.fallback.take(budgets, windowMs);
     try {
       const wait = Number(
         await this.redis.eval(
@@ -128,24 +133,36 @@ export class RedisCounters implements Counters {
       );
       return wait > 0 ? { ok: false, retryAfterMs: wait } : { ok: true };
     } catch {
+      this.state?.fellBack();
       return this.fallback.take(budgets, windowMs);
     }
   }
 
   async refund(keys: readonly string[]): Promise<void> {
     if (!keys.length) return;
+    if (this.away()) return this.fallback.refund(keys);
     try {
       await this.redis.eval(REFUND, keys.length, ...keys.map((k) => this.prefix + k));
     } catch {
+      this.state?.fellBack();
       await this.fallback.refund(keys);
     }
   }
 
   async reset(key: string): Promise<void> {
+    if (this.away()) return this.fallback.reset(key);
     try {
       await this.redis.del(this.prefix + key);
     } catch {
+      this.state?.fellBack();
       await this.fallback.reset(key);
     }
+  }
+
+  /** True (and counted) when Redis is known to be away: the memory counters answer at once. */
+  private away(): boolean {
+    if (!this.state || this.state.up) return false;
+    this.state.fellBack();
+    return true;
   }
 }

@@ -10,18 +10,34 @@ const ALLOWED = new Map<string, readonly string[]>([
   ['model', []],
   ['errors', []],
   ['config', ['errors']],
-  ['storage', ['model', 'config', 'errors']],
+  // OpenTelemetry spans (optional, loaded only when configured): imports nothing of ours, so that the
+  // storage and route layers can open spans without depending on each other.
+  ['telemetry', []],
+  ['storage', ['model', 'config', 'errors', 'telemetry']],
   ['domain', ['storage', 'model', 'config', 'errors']],
   ['auth', ['domain', 'model', 'config', 'errors', INFRA]],
   ['services.ts', ['auth', 'domain', 'model', 'config', 'errors', INFRA]],
-  ['http', ['services.ts', 'auth', 'domain', 'model', 'config', 'errors', INFRA]],
+  ['http', ['services.ts', 'auth', 'domain', 'model', 'config', 'errors', 'telemetry', INFRA]],
   ['api', ['http', 'services.ts', 'auth', 'domain', 'model', 'config', 'errors']],
-  ['oauth', ['http', 'services.ts', 'auth', 'domain', 'model', 'config', 'errors', INFRA]],
+  ['oauth', ['http', 'services.ts', 'auth', 'domain', 'model', 'config', 'errors', 'telemetry', INFRA]],
   ['console', ['oauth', 'http', 'services.ts', 'auth', 'domain', 'model', 'config', 'errors']],
   ['cli', ['main.ts', 'services.ts', 'domain', 'model', 'config', 'errors', INFRA]],
   [
     'app.ts',
-    ['services.ts', 'http', 'api', 'oauth', 'console', 'auth', 'domain', 'model', 'config', 'errors', INFRA],
+    [
+      'services.ts',
+      'http',
+      'api',
+      'oauth',
+      'console',
+      'auth',
+      'domain',
+      'model',
+      'config',
+      'errors',
+      'telemetry',
+      INFRA,
+    ],
   ],
   ['main.ts', ['app.ts', 'services.ts', 'domain', 'model', 'config', 'errors']],
 ]);
@@ -31,6 +47,7 @@ const STORAGE_INFRA = new Set([
   'src/storage/transaction.ts',
   'src/storage/counters.ts',
   'src/storage/redis.ts',
+  'src/storage/notifications.ts',
 ]);
 const STORAGE_PACKAGES = new Set(['kysely', 'pg', 'better-sqlite3', 'ioredis']);
 const ROUTE_UNITS = new Set(['http', 'api', 'oauth', 'console', 'app.ts']);

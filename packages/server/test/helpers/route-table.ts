@@ -351,6 +351,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
 
   { kind: 'rest-public', method: 'GET', path: '/status', url: '/status' },
   { kind: 'rest-public', method: 'GET', path: '/healthz', url: '/healthz' },
+  { kind: 'rest-public', method: 'GET', path: '/readyz', url: '/readyz' },
 
   // OAuth endpoints (RFC 6749 5.2 JSON errors)
   {

@@ -1,7 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError } from '../../errors/errors.ts';
 import { corsForClient } from '../../http/cors.ts';
 import { limitClient } from '../../http/rate-limit.ts';
+import { traced } from '../../telemetry/tracing.ts';
 import { authenticateClient, clientOf } from '../client-auth.ts';
 import { type FormParams, formParams } from '../form-body.ts';
 import {
@@ -40,10 +41,43 @@ async function requireGrantType(request: FastifyRequest): Promise<void> {
   grantOf(formParams(request));
 }
 
-/** Runs the grant's handler for the authenticated client. */
+/** Runs the grant's handler for the authenticated client, in a trace span (telemetry/tracing.ts). */
 function issueTokens(request: FastifyRequest): Promise<TokenResponse> {
   const params = formParams(request);
-  return grantOf(params)({ request, params, client: clientOf(request), services: request.server.services });
+  const client = clientOf(request);
+  const attributes = { 'oauth.grant_type': grantLabel(request), 'gatehouse.client': client.publicKey };
+  return traced('gatehouse.token', attributes, () =>
+    grantOf(params)({ request, params, client, services: request.server.services }),
+  );
+}
+
+/** The grant a token request named, as metrics and traces label it: a value from a fixed set. */
+function grantLabel(request: FastifyRequest): string {
+  const grantType = formParams(request).get('grant_type');
+  if (grantType === undefined) return 'unknown';
+  return GRANTS.has(grantType) ? grantType : 'unsupported';
+}
+
+/**
+ * `onSend` of the token endpoint: counts its answer for `/metrics` by grant and outcome, `issued` or
+ * the RFC 6749 5.2 `error` of the answer as sent (whichever step refused it: limits, client, grant).
+ */
+async function countAnswer(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  request.server.countTokenAnswer(grantLabel(request), tokenOutcome(reply.statusCode, payload));
+  return payload;
+}
+
+/** `issued`, or the `error` code of an RFC 6749 5.2 answer (a closed set, but checked: it becomes a label). */
+function tokenOutcome(status: number, payload: unknown): string {
+  if (status === 200) return 'issued';
+  try {
+    // Our own answer, parsed as unknown JSON: its `error` is checked before use.
+    const error = (JSON.parse(String(payload)) as { error?: unknown }).error;
+    if (typeof error === 'string' && /^[a-z_]{1,40}$/.test(error)) return error;
+  } catch {
+    // Not JSON: counted by status below.
+  }
+  return status >= 500 ? 'server_error' : 'invalid_request';
 }
 
 /** The token request's form fields; which ones a grant reads is in each description. */
@@ -108,6 +142,7 @@ export function tokenRoute(connect: FastifyInstance): void {
       ...DOCUMENTED_ONLY,
       config: { rateLimit: false },
       preHandler: [requireGrantType, authenticateClient, corsForClient, limitClient],
+      onSend: countAnswer,
     },
     issueTokens,
   );

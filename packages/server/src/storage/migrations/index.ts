@@ -5,6 +5,7 @@ import * as retentionIndexes from './004-retention-indexes.ts';
 import * as adminApi from './005-admin-api.ts';
 import * as keyUsage from './006-key-usage.ts';
 import * as openIdConnect from './007-openid-connect.ts';
+import * as changeNotifications from './008-change-notifications.ts';
 import type { Migration } from './helpers.ts';
 
 /** Every migration, in order. Names are stable: never rename one that has shipped. */
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '005-admin-api': adminApi,
   '006-key-usage': keyUsage,
   '007-openid-connect': openIdConnect,
+  '008-change-notifications': changeNotifications,
 };
