@@ -38,7 +38,8 @@ RUN mkdir -p /app/data && chown node:node /app/data
 VOLUME ["/app/data"]
 USER node
 EXPOSE 8080
-# Liveness only (no I/O); readiness (/readyz) is for the load balancer. Slim images have no curl: Node's fetch.
+# Liveness only (no I/O); readiness (/readyz) is for rollouts and alerts (docs/deploy.md). Slim images have
+# no curl: Node's fetch.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.GATEHOUSE_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # The bundle is also the CLI: docker run --rm gatehouse migrate, ... signing-keys rotate, ... keys create.
