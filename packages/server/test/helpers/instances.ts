@@ -258,6 +258,39 @@ export async function stopInstances(instances: readonly (Instance | undefined)[]
   await Promise.all(instances.map((instance) => instance?.stop()));
 }
 
+/** One deployment of two instances, A and B, on a fresh seeded database, behind one issuer (A's). */
+export interface Pair {
+  database: ScaleOutDatabase;
+  seed: Seed;
+  a: Instance;
+  b: Instance;
+}
+
+/** Starts a {@link Pair}; `settings` are the deployment's own (see {@link deploymentEnv}). */
+export async function startPair(settings: Record<string, unknown> = {}): Promise<Pair> {
+  const database = await createScaleOutDatabase();
+  try {
+    const seeded = await seedDatabase(database.url);
+    const [portA, portB] = (await freePorts(2)) as [number, number];
+    const env = deploymentEnv(database, { issuer: `http://127.0.0.1:${portA}`, ...settings });
+    const [a, b] = (await startInstances([
+      { name: 'A', env, port: portA },
+      { name: 'B', env, port: portB },
+    ])) as [Instance, Instance];
+    return { database, seed: seeded, a, b };
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
+}
+
+/** Stops both instances of a pair, then drops its database. */
+export async function stopPair(pair: Pair | undefined): Promise<void> {
+  if (!pair) return;
+  await stopInstances([pair.a, pair.b]);
+  await pair.database.drop();
+}
+
 /** An answer read whole: status, headers and body (parsed when it is JSON). */
 export interface Answer {
   status: number;

@@ -6,15 +6,12 @@ import {
   type Answer,
   authorizationCode,
   call,
-  createScaleOutDatabase,
-  deploymentEnv,
-  freePorts,
   type Instance,
+  type Pair,
   percentile,
   type ScaleOutDatabase,
-  seedDatabase,
-  startInstances,
-  stopInstances,
+  startPair,
+  stopPair,
   waitForStatus,
 } from '../helpers/instances.ts';
 import { PASSWORD, type Seed } from '../helpers/seed.ts';
@@ -70,15 +67,11 @@ describe.skipIf(why !== null)(
     let refreshToken: string;
     let bearer: string;
 
+    let pair: Pair | undefined;
+
     beforeAll(async () => {
-      database = await createScaleOutDatabase();
-      s = await seedDatabase(database.url);
-      const [portA, portB] = (await freePorts(2)) as [number, number];
-      const env = deploymentEnv(database, { issuer: `http://127.0.0.1:${portA}` });
-      [a, b] = (await startInstances([
-        { name: 'A', env, port: portA },
-        { name: 'B', env, port: portB },
-      ])) as [Instance, Instance];
+      pair = await startPair();
+      ({ database, seed: s, a, b } = pair);
     }, SLOW_MS);
 
     afterAll(async () => {
@@ -86,8 +79,7 @@ describe.skipIf(why !== null)(
       try {
         await restoreServices();
       } finally {
-        await stopInstances([a, b]);
-        await database?.drop();
+        await stopPair(pair);
       }
     }, SLOW_MS);
 

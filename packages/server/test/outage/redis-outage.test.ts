@@ -3,14 +3,10 @@ import { countStatuses, releaseMany } from '../helpers/concurrent.ts';
 import {
   type Answer,
   call,
-  createScaleOutDatabase,
-  deploymentEnv,
-  freePorts,
   type Instance,
-  type ScaleOutDatabase,
-  seedDatabase,
-  startInstances,
-  stopInstances,
+  type Pair,
+  startPair,
+  stopPair,
   waitForStatus,
 } from '../helpers/instances.ts';
 import type { Seed } from '../helpers/seed.ts';
@@ -55,31 +51,22 @@ function logLines(output: string, level: number): { level: number; msg?: string 
  * `afterAll` starts it again whatever happened.
  */
 describe.skipIf(why !== null)(`Redis outage under two instances${why ? ` [skipped: ${why}]` : ''}`, () => {
-  let database: ScaleOutDatabase;
   let s: Seed;
   let a: Instance;
   let b: Instance;
 
+  let pair: Pair | undefined;
+
   beforeAll(async () => {
-    database = await createScaleOutDatabase();
-    s = await seedDatabase(database.url);
-    const [portA, portB] = (await freePorts(2)) as [number, number];
-    const env = deploymentEnv(database, {
-      issuer: `http://127.0.0.1:${portA}`,
-      GATEHOUSE_RATE_LIMIT: RATE_LIMIT,
-    });
-    [a, b] = (await startInstances([
-      { name: 'A', env, port: portA },
-      { name: 'B', env, port: portB },
-    ])) as [Instance, Instance];
+    pair = await startPair({ GATEHOUSE_RATE_LIMIT: RATE_LIMIT });
+    ({ seed: s, a, b } = pair);
   }, SLOW_MS);
 
   afterAll(async () => {
     try {
       await restoreServices();
     } finally {
-      await stopInstances([a, b]);
-      await database?.drop();
+      await stopPair(pair);
     }
   }, SLOW_MS);
 

@@ -1,4 +1,3 @@
-import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -15,10 +14,11 @@ import { createServices } from '../../src/services.ts';
 import { openStorage, type Storage } from '../../src/storage/database.ts';
 import { markRevoked } from '../../src/storage/repositories/api-keys.ts';
 import { insertInvalidation } from '../../src/storage/repositories/invalidations.ts';
-import { eventually, freePort, postForm, wait } from '../helpers/http.ts';
+import { eventually, postForm, wait } from '../helpers/http.ts';
 import { type Seed, seed } from '../helpers/seed.ts';
 import { openTestStorage, POSTGRES_URL, testConfig } from '../helpers/test-app.ts';
 import { basicOf, OAUTH_ENV, tokenFor } from '../oauth/oauth-helpers.ts';
+import { TcpProxy } from '../ops/outage-tools.ts';
 
 /** Limits no trial reaches: every trial ends on a 401 at B, and 50 of them come from one address. */
 const ENV = { ...OAUTH_ENV, GATEHOUSE_AUTH_FAILURE_LIMIT: '1000000' };
@@ -119,42 +119,6 @@ function causes(error: unknown): string {
 function logLines(): { stream: { write(line: string): void }; lines: string[] } {
   const lines: string[] = [];
   return { stream: { write: (line) => void lines.push(line) }, lines };
-}
-
-/** A TCP proxy to PostgreSQL that a test can cut (closing every connection, refusing new ones) and restore. */
-async function postgresProxy(target: URL) {
-  const port = await freePort();
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  const open = () =>
-    new Promise<void>((resolve) => {
-      server = createServer((client) => {
-        const upstream = tcpConnect(Number(target.port || 5432), target.hostname);
-        for (const socket of [client, upstream]) {
-          sockets.add(socket);
-          socket.on('error', () => {});
-          socket.on('close', () => {
-            sockets.delete(socket);
-            client.destroy();
-            upstream.destroy();
-          });
-        }
-        client.pipe(upstream).pipe(client);
-      });
-      server.listen(port, '127.0.0.1', resolve);
-    });
-  await open();
-  const url = new URL(target);
-  url.host = `127.0.0.1:${port}`;
-  return {
-    url: url.toString(),
-    async cut() {
-      const closed = new Promise((resolve) => server?.close(resolve));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
-    restore: open,
-  };
 }
 
 describePostgres('push invalidation on PostgreSQL: two instances on one schema', () => {
@@ -389,12 +353,11 @@ describePostgres('push invalidation on PostgreSQL: two instances on one schema',
   });
 
   it('through a database outage (every connection cut, reconnections refused), the instance reports once, reconnects and resyncs', async () => {
-    const proxy = await postgresProxy(new URL(POSTGRES_URL ?? ''));
-    const storageC = openStorage(proxy.url, { schema: storageA.schema ?? 'public', poolSize: 2 });
-    // A pooled connection cut while checked out (a background job's query at the wrong moment) emits
-    // 'error' with no listener, which would end this test process: that is the pool's outage handling
-    // (storage/database.ts), not what this test is about.
-    storageC.pool?.on('connect', (client) => client.on('error', () => {}));
+    const server = new URL(POSTGRES_URL ?? '');
+    const proxy = await TcpProxy.start({ host: server.hostname, port: Number(server.port || 5432) });
+    const through = new URL(server.href);
+    through.host = `127.0.0.1:${proxy.port}`;
+    const storageC = openStorage(through.href, { schema: storageA.schema ?? 'public', poolSize: 2 });
     // The services alone: what they tell `onBackgroundError` is the contract (the app decides how to log it).
     const reported: Error[] = [];
     const c = await createServices(testConfig(ENV), {
