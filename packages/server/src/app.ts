@@ -12,6 +12,7 @@ import { answerUnrouted, clientErrorHandler, frameworkErrors } from './http/erro
 import { gracefulShutdown } from './http/graceful-shutdown.ts';
 import { inputGuard } from './http/input-guard.ts';
 import { keyUsageCounting } from './http/key-usage.ts';
+import { stdoutDestination } from './http/log-destination.ts';
 import { metrics } from './http/metrics.ts';
 import { openApi } from './http/openapi.ts';
 import { rateLimits } from './http/rate-limit.ts';
@@ -70,7 +71,7 @@ function serverOptions(config: Config, options: AppOptions): FastifyServerOption
   const server: FastifyServerOptions & { https?: object } = {
     logger: logs(options)
       ? {
-          ...(options.logStream ? { stream: options.logStream } : {}),
+          stream: options.logStream ?? stdoutDestination(),
           level: config.logLevel,
           redact: { paths: REDACT, censor: '[redacted]' },
           // Paths only: a query string may carry what a misbehaving client should not have sent.

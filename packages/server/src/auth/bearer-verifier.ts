@@ -3,6 +3,7 @@ import { type AccessTokenClaims, subjectUser } from '../domain/access-tokens.ts'
 import { type KeyStatusFailure, keyStatus } from '../domain/api-keys.ts';
 import { leastOf, roleCeiling } from '../domain/permissions.ts';
 import { memberOf } from '../domain/users.ts';
+import { ENTRY_OVERHEAD, stringBytes } from '../model/memory-size.ts';
 import type { ApiKey, Principal } from '../model/types.ts';
 import type { Db } from '../storage/transaction.ts';
 import { checkAccessToken } from './access-token-verify.ts';
@@ -95,9 +96,17 @@ export type TokenState =
   | { active: false; reason: string; keyRefusal?: KeyRefusal };
 
 export interface BearerVerifierOptions {
-  /** Verified tokens kept per instance. */
-  max?: number;
+  /** Bytes the verified tokens may take per instance (estimated: model/memory-size.ts). */
+  maxBytes?: number;
 }
+
+/**
+ * What a verified token weighs beside the token itself: its claims (a dozen short strings) and its
+ * principal (the user and workspaces; the API key is the key cache's object, shared).
+ */
+const CLAIMS_AND_PRINCIPAL_BYTES = 1024;
+/** About 1.7 KB per token of the usual length: some 10,000 tokens. */
+export const VERIFIED_TOKEN_BYTES = 16 * 1024 * 1024;
 
 /**
  * `Authorization: Bearer` verification (DESIGN.md 2, hot path). A token's signature and claims are
@@ -115,9 +124,11 @@ export class BearerVerifier {
     private readonly deps: BearerDependencies,
     options: BearerVerifierOptions = {},
   ) {
-    // About 1.5 KB per entry (the token, its claims, its principal): 10,000 tokens is ~15 MB. Past that,
-    // the least recently used token pays one more signature check when it comes back.
-    this.verified = new LRUCache({ max: options.max ?? 10_000 });
+    // Past the bound, the least recently used token pays one more signature check when it comes back.
+    this.verified = new LRUCache({
+      maxSize: options.maxBytes ?? VERIFIED_TOKEN_BYTES,
+      sizeCalculation: (_entry, token) => ENTRY_OVERHEAD + stringBytes(token) + CLAIMS_AND_PRINCIPAL_BYTES,
+    });
   }
 
   /** Tokens whose signature check is remembered, for `/metrics`. */

@@ -11,6 +11,7 @@ import {
 import { isPublicKey, isWellFormedPrivateKey } from '../domain/key-format.ts';
 import { INVALIDATION_LOOKBACK_MS } from '../domain/retention.ts';
 import { hashSecret } from '../domain/secrets.ts';
+import { ENTRY_OVERHEAD, objectBytes, stringBytes, stringListBytes } from '../model/memory-size.ts';
 import type { ApiKey } from '../model/types.ts';
 import type { Db } from '../storage/transaction.ts';
 import { InvalidationFeed } from './invalidation-feed.ts';
@@ -72,12 +73,40 @@ function zeroResults(): Record<'valid' | KeyFailure, number> {
 interface SecretEntry {
   key: ApiKey;
   secretExpiresAt: number | null;
+  /** When a request should start reading the entry again in the background (see {@link KeyCache}). */
+  refreshAt: number;
 }
 
 interface ClientEntry {
   key: ApiKey;
   secrets: { hash: Buffer; expiresAt: number | null }[];
+  refreshAt: number;
 }
+
+/** What an API key weighs in the caches (model/memory-size.ts), strings and lists included. */
+function keyBytes(key: ApiKey): number {
+  return (
+    objectBytes(16) +
+    stringBytes(key.label) +
+    stringBytes(key.publicKey) +
+    stringListBytes(key.redirectUris) +
+    stringListBytes(key.corsOrigins) +
+    stringListBytes(key.postLogoutRedirectUris)
+  );
+}
+
+/** Hashes are base64url sha256 (43 characters); client secrets are held as 43-byte Buffers. */
+const HASH_BYTES = stringBytes('x'.repeat(43));
+const BUFFER_BYTES = objectBytes(4) + 48;
+
+/**
+ * The memory each cache may use. A key weighs about 0.6 KB with a few URIs, so the key caches hold
+ * some 50,000 keys each, the unknown-secret cache about 40,000 made-up secrets.
+ */
+export const KEY_CACHE_BYTES = 32 * 1024 * 1024;
+export const UNKNOWN_CACHE_BYTES = 8 * 1024 * 1024;
+/** How soon a background refresh that failed (the database is away) is tried again. */
+const REFRESH_RETRY_MS = 1_000;
 
 export interface KeyCacheOptions {
   /** Upper bound on how long a cached key is trusted without a database read. */
@@ -92,7 +121,8 @@ export interface KeyCacheOptions {
   lookbackMs?: number;
   /** Interval of the batched last-used writes. */
   flushMs?: number;
-  max?: number;
+  /** Bytes each of the two key caches may hold (estimated: model/memory-size.ts). */
+  maxBytes?: number;
   /** Told of a failed background poll, resync or flush (the server logs it). */
   onError?: (error: unknown) => void;
 }
@@ -101,11 +131,19 @@ export interface KeyCacheOptions {
  * The API-key hot path (DESIGN.md 2): checksum, sha256, in-process LRU, one indexed lookup on a miss.
  * Cached entries are dropped within `pollMs` of a revocation or rotation on any instance (or by the CLI),
  * through the `invalidations` feed that every instance polls.
+ *
+ * An entry is trusted for at most `ttlMs` without a database read. A key in use does not wait for
+ * that: the first request after half of it (spread to three quarters, so that keys first seen together
+ * do not come due together) is answered from the entry and starts one read in the background that
+ * replaces it, so a busy key never pays a miss, and 10,000 clients do not all miss in one burst every
+ * minute. Concurrent misses of one key share one database read.
  */
 export class KeyCache {
   private readonly bySecret: LRUCache<string, SecretEntry>;
   private readonly unknown: LRUCache<string, true>;
   private readonly byClient: LRUCache<string, ClientEntry>;
+  /** Database reads in flight, by cache key, so that concurrent misses of one key share one. */
+  private readonly reading = new Map<string, { evictions: number; promise: Promise<unknown> }>();
   /** Key id -> cache keys that mention it, for invalidation. */
   private readonly index = new Map<number, Set<string>>();
   private readonly used = new Map<number, number>();
@@ -139,23 +177,35 @@ export class KeyCache {
       resyncMs: 60_000,
       lookbackMs: INVALIDATION_LOOKBACK_MS,
       flushMs: 10_000,
-      max: 100_000,
+      maxBytes: KEY_CACHE_BYTES,
       onError: () => {},
       ...options,
     };
     this.feed = new InvalidationFeed(db, this.options.lookbackMs);
     // Eviction keeps the reverse index bounded by the caches themselves.
+    // Bounded by bytes, not entries: see model/memory-size.ts.
     this.bySecret = new LRUCache({
-      max: this.options.max,
+      maxSize: this.options.maxBytes,
+      sizeCalculation: (entry) => ENTRY_OVERHEAD + HASH_BYTES + objectBytes(3) + keyBytes(entry.key),
       ttl: this.options.ttlMs,
       dispose: (entry, hash) => this.unindex(entry.key.id, `s:${hash}`),
     });
     this.byClient = new LRUCache({
-      max: this.options.max,
+      maxSize: this.options.maxBytes,
+      sizeCalculation: (entry, publicKey) =>
+        ENTRY_OVERHEAD +
+        stringBytes(publicKey) +
+        objectBytes(3) +
+        keyBytes(entry.key) +
+        entry.secrets.length * (objectBytes(2) + BUFFER_BYTES),
       ttl: this.options.ttlMs,
       dispose: (entry, publicKey) => this.unindex(entry.key.id, `c:${publicKey}`),
     });
-    this.unknown = new LRUCache({ max: this.options.max, ttl: this.options.negativeTtlMs });
+    this.unknown = new LRUCache({
+      maxSize: UNKNOWN_CACHE_BYTES,
+      sizeCalculation: (_value, secretOrPublicKey) => ENTRY_OVERHEAD + stringBytes(secretOrPublicKey),
+      ttl: this.options.negativeTtlMs,
+    });
   }
 
   /** Starts polling (and resyncing) the invalidation feed and flushing last-used times. */
@@ -200,29 +250,23 @@ export class KeyCache {
     const hash = hashSecret(secret);
     const lookups = this.stats.lookups.secret;
     let entry = this.bySecret.get(hash);
-    if (entry) lookups.hit++;
-    else {
+    if (entry) {
+      lookups.hit++;
+      if (now >= entry.refreshAt) this.refreshInBackground(entry, () => this.readSecret(hash));
+    } else {
       if (this.unknown.has(hash)) {
         lookups.negative++;
         return { valid: false, code: 'unknown' };
       }
       if (gate && !(await gate.admit())) return { valid: false, code: 'throttled' };
       lookups.miss++;
-      const evictions = this.evictions;
-      // Lookup by hash through the unique index: the hash of a 256-bit secret reveals nothing,
-      // so the index probe's timing is no oracle (the same reasoning as GitHub's token lookup).
-      const found = await findKeyBySecret(this.db, hash).catch(async (error: unknown) => {
+      entry = await this.readSecret(hash).catch(async (error: unknown) => {
         // The lookup failed (the database is away), so it told nothing: it costs the caller nothing.
         await gate?.refund();
         throw error;
       });
-      if (!found) {
-        this.unknown.set(hash, true);
-        return { valid: false, code: 'unknown' };
-      }
+      if (!entry) return { valid: false, code: 'unknown' };
       await gate?.refund();
-      entry = found;
-      if (evictions === this.evictions) this.remember(this.bySecret, `s:${hash}`, hash, entry, found.key.id);
     }
     const failure = keyStatus(entry.key, now);
     if (failure) return { valid: false, code: failure, keyId: entry.key.id };
@@ -301,6 +345,7 @@ export class KeyCache {
     const cached = this.byClient.get(publicKey);
     if (cached) {
       lookups.hit++;
+      if (Date.now() >= cached.refreshAt) this.refreshInBackground(cached, () => this.readClient(publicKey));
       return cached;
     }
     if (this.unknown.has(publicKey)) {
@@ -308,19 +353,82 @@ export class KeyCache {
       return undefined;
     }
     lookups.miss++;
+    return this.readClient(publicKey);
+  }
+
+  /**
+   * Reads the key of a secret hash and caches it, or remembers the hash as unknown. Lookup by hash
+   * through the unique index: the hash of a 256-bit secret reveals nothing, so the index probe's timing
+   * is no oracle (the same reasoning as GitHub's token lookup).
+   */
+  private readSecret(hash: string): Promise<SecretEntry | undefined> {
+    return this.readOnce(`s:${hash}`, async (isCurrent) => {
+      const found = await findKeyBySecret(this.db, hash);
+      if (!found) {
+        this.forgetUnknown(this.bySecret, hash);
+        return undefined;
+      }
+      const entry: SecretEntry = { ...found, refreshAt: this.refreshTime() };
+      if (isCurrent()) this.remember(this.bySecret, `s:${hash}`, hash, entry, found.key.id);
+      return entry;
+    });
+  }
+
+  /** Reads a client's key and private-key hashes (one statement) and caches them. */
+  private readClient(publicKey: string): Promise<ClientEntry | undefined> {
+    return this.readOnce(`c:${publicKey}`, async (isCurrent) => {
+      const found = await findClientKey(this.db, publicKey);
+      if (!found) {
+        this.forgetUnknown(this.byClient, publicKey);
+        return undefined;
+      }
+      const entry: ClientEntry = {
+        key: found.key,
+        secrets: found.secrets.map((s) => ({ hash: Buffer.from(s.hash), expiresAt: s.expiresAt })),
+        refreshAt: this.refreshTime(),
+      };
+      if (isCurrent()) this.remember(this.byClient, `c:${publicKey}`, publicKey, entry, found.key.id);
+      return entry;
+    });
+  }
+
+  /**
+   * Runs one database read per cache key at a time: a miss that finds a read of the same key in flight
+   * waits for it instead of sending its own. Only a read that started after the last eviction is
+   * shared: one that started before may hold the state from before the change that evicted (a
+   * revocation committing meanwhile). Such a read is answered to its own caller but neither cached
+   * (`isCurrent()` is false) nor shared.
+   */
+  private readOnce<T>(cacheKey: string, read: (isCurrent: () => boolean) => Promise<T>): Promise<T> {
+    const inFlight = this.reading.get(cacheKey);
+    if (inFlight && inFlight.evictions === this.evictions) return inFlight.promise as Promise<T>;
     const evictions = this.evictions;
-    const found = await findClientKey(this.db, publicKey);
-    if (!found) {
-      this.unknown.set(publicKey, true);
-      return undefined;
-    }
-    const entry: ClientEntry = {
-      key: found.key,
-      secrets: found.secrets.map((s) => ({ hash: Buffer.from(s.hash), expiresAt: s.expiresAt })),
-    };
-    if (evictions === this.evictions)
-      this.remember(this.byClient, `c:${publicKey}`, publicKey, entry, found.key.id);
-    return entry;
+    const promise = read(() => evictions === this.evictions).finally(() => {
+      if (this.reading.get(cacheKey)?.promise === promise) this.reading.delete(cacheKey);
+    });
+    this.reading.set(cacheKey, { evictions, promise });
+    return promise;
+  }
+
+  /** Starts the background read that replaces an entry due for refresh; one at a time per entry. */
+  private refreshInBackground(entry: { refreshAt: number }, read: () => Promise<unknown>): void {
+    entry.refreshAt = Number.POSITIVE_INFINITY;
+    read().catch((error: unknown) => {
+      // The database is away: the entry keeps answering until its TTL, and the next request retries.
+      entry.refreshAt = Date.now() + REFRESH_RETRY_MS;
+      this.options.onError(error);
+    });
+  }
+
+  /** A key that is gone (its secrets deleted) leaves the cache at once, and is remembered as unknown. */
+  private forgetUnknown<T extends {}>(cache: LRUCache<string, T>, raw: string): void {
+    cache.delete(raw);
+    this.unknown.set(raw, true);
+  }
+
+  /** When a fresh entry is due for a background refresh: between a half and three quarters of the TTL. */
+  private refreshTime(): number {
+    return Date.now() + this.options.ttlMs * (0.5 + Math.random() / 4);
   }
 
   /** Calls `listener` whenever a key is invalidated (revoked, rotated) on this instance. */
@@ -348,7 +456,7 @@ export class KeyCache {
     keyId: number,
   ) {
     // TTLs spread over the last quarter of the bound: keys first seen together (a restart, a burst of
-    // clients) would otherwise all expire together and be read again in one burst that stalls the loop.
+    // clients) and not used since would otherwise all expire together (keys in use are refreshed first).
     cache.set(raw, value, { ttl: this.options.ttlMs * (0.75 + Math.random() / 4) });
     const set = this.index.get(keyId);
     if (set) set.add(tagged);

@@ -9,6 +9,7 @@ import {
   SIGNING_ALGORITHMS,
   signCompact,
   verifySignature,
+  verifySignatureOffLoop,
 } from './jws.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -218,5 +219,42 @@ describe('the algorithm allow-list (RFC 8725 3.1)', () => {
 
   it('holds neither none nor any HMAC algorithm', () => {
     expect(Object.keys(ALGORITHMS).filter((alg) => /^(none|HS\d+)$/i.test(alg))).toEqual([]);
+  });
+});
+
+describe('verification on the thread pool (verifySignatureOffLoop) answers as verifySignature does', () => {
+  it('accepts a valid ES256 token and refuses a flipped bit, a wrong length, another key and a key of another type', async () => {
+    const jws = parsed(await signCompact(HEADER, PAYLOAD, privateKey));
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+    const flipped = Buffer.from(jws.signature);
+    flipped[10] = (flipped[10] ?? 0) ^ 1;
+    const cases: [string, boolean, boolean][] = [
+      ['valid', await verifySignatureOffLoop(jws, 'ES256', publicKey), true],
+      [
+        'flipped bit',
+        await verifySignatureOffLoop({ ...jws, signature: flipped }, 'ES256', publicKey),
+        false,
+      ],
+      [
+        'one byte short',
+        await verifySignatureOffLoop(
+          { ...jws, signature: jws.signature.subarray(0, 63) },
+          'ES256',
+          publicKey,
+        ),
+        false,
+      ],
+      ['another key', await verifySignatureOffLoop(jws, 'ES256', other), false],
+      ['an RSA key', await verifySignatureOffLoop(jws, 'ES256', rsa), false],
+    ];
+    for (const [name, got, expected] of cases) expect(got, name).toBe(expected);
+  });
+
+  it('answers false, never rejects, for a zero signature of the right length (OpenSSL refuses r = s = 0)', async () => {
+    const jws = parsed(await signCompact(HEADER, PAYLOAD, privateKey));
+    await expect(
+      verifySignatureOffLoop({ ...jws, signature: Buffer.alloc(64) }, 'ES256', publicKey),
+    ).resolves.toBe(false);
   });
 });

@@ -114,3 +114,33 @@ export function verifySignature(jws: ParsedJws, alg: SigningAlgorithm, key: KeyO
     return false;
   }
 }
+
+/**
+ * {@link verifySignature} on libuv's thread pool (`crypto.verify` with a callback): an ES256 check takes
+ * 70-90 µs of CPU, the largest cost of a request that presents a token for the first time, and off the
+ * event loop it runs on another core while the loop serves other requests (docs/performance.md, row 3).
+ */
+export function verifySignatureOffLoop(
+  jws: ParsedJws,
+  alg: SigningAlgorithm,
+  key: KeyObject,
+): Promise<boolean> {
+  const { hash, signatureLength, keyType } = ALGORITHMS[alg];
+  if (jws.signature.length !== signatureLength || key.asymmetricKeyType !== keyType)
+    return Promise.resolve(false);
+  return new Promise((resolve) => {
+    try {
+      verify(
+        hash,
+        Buffer.from(jws.signingInput, 'ascii'),
+        cryptoKey(alg, key),
+        jws.signature,
+        (error, valid) =>
+          // An input OpenSSL rejects outright is an invalid signature, not a server fault.
+          resolve(!error && valid),
+      );
+    } catch {
+      resolve(false);
+    }
+  });
+}

@@ -3,6 +3,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { safeEqual } from '../domain/secrets.ts';
 import { ProblemError } from '../errors/errors.ts';
 import type { Services } from '../services.ts';
+import { droppedLogLines } from './log-destination.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -269,6 +270,15 @@ function dependencyMetrics(services: Services, register: Registry): void {
     collect() {
       this.reset();
       this.inc(usage.dropped);
+    },
+  });
+  new Counter({
+    name: 'gatehouse_log_lines_dropped_total',
+    help: 'Log lines dropped because standard output did not keep up (16 MiB waiting)',
+    registers: [register],
+    collect() {
+      this.reset();
+      this.inc(droppedLogLines());
     },
   });
 }

@@ -123,26 +123,28 @@ export async function findKeyBySecretHash(
   return row && { key: toApiKey(row), secretExpiresAt: row.secret_expires_at };
 }
 
-/** A key by its public part (the OAuth client_id) with the hashes of its private keys. */
+/**
+ * A key by its public part (the OAuth client_id) with the hashes of its private keys, in one statement:
+ * a row per private key (none for a public client, whose single row has null secret columns). The key
+ * cache reads it at every miss, so a client's first request after its entry expired costs one round trip.
+ */
 export async function findKeyByPublicKey(
   db: Kysely<Database>,
   publicKey: string,
 ): Promise<KeyWithSecrets | undefined> {
-  const row = await db
+  const rows = await db
     .selectFrom('api_keys as k')
-    .select(KEY_COLUMNS)
+    .leftJoin('api_key_secrets as s', 's.api_key_id', 'k.id')
+    .select([...KEY_COLUMNS, 's.secret_hash', 's.expires_at as secret_expires_at'])
     .where('k.public_key', '=', publicKey)
-    .executeTakeFirst();
-  if (!row) return undefined;
-  const secrets = await db
-    .selectFrom('api_key_secrets')
-    .select(['secret_hash', 'expires_at'])
-    .where('api_key_id', '=', row.id)
     .execute();
-  return {
-    key: toApiKey(row),
-    secrets: secrets.map((s) => ({ hash: s.secret_hash, expiresAt: s.expires_at })),
-  };
+  const first = rows[0];
+  if (!first) return undefined;
+  const secrets: KeyWithSecrets['secrets'] = [];
+  for (const row of rows) {
+    if (row.secret_hash !== null) secrets.push({ hash: row.secret_hash, expiresAt: row.secret_expires_at });
+  }
+  return { key: toApiKey(first), secrets };
 }
 
 export async function findKeyById(db: Kysely<Database>, id: number): Promise<ApiKey | undefined> {
