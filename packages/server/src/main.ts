@@ -25,29 +25,58 @@ export function firstStartHint(databaseUrl: string): string {
 }
 
 /**
- * Starts the server: environment -> configuration -> app -> listen. Resolves once listening, with a
- * function that stops it gracefully. SIGTERM and SIGINT stop it the same way, then end the process:
- * exit 0 once every request in flight finished and the batched writes were flushed, exit 1 when
- * `GATEHOUSE_SHUTDOWN_TIMEOUT` ran out first (the requests still in flight were cut).
+ * Says that the database is empty: a warning in the log, and on stderr the commands that fix it, as
+ * plain text for the person at the terminal (in a JSON log line the commands' quotes would be escaped,
+ * and would not work when pasted). Said once per start: by the process that serves, or by the primary
+ * of several workers (`GATEHOUSE_WORKERS`), never by each worker.
+ */
+export function announceEmptyDatabase(databaseUrl: string, warn: (message: string) => void): void {
+  warn('The database is empty: no organization yet (the hint on stderr says how to create one)');
+  process.stderr.write(`\n${firstStartHint(databaseUrl)}\n\n`);
+}
+
+/** How {@link serve} runs. */
+export interface ServeOptions {
+  /**
+   * One of the workers a primary forked (`GATEHOUSE_WORKERS` above 1, cli/cluster.ts): the primary has
+   * applied the migrations and given the first-start hint already, and forwards SIGTERM and SIGINT.
+   */
+  worker?: boolean;
+}
+
+/**
+ * Starts one process's server: environment -> configuration -> app -> listen. Resolves once listening,
+ * with a function that stops it gracefully. SIGTERM and SIGINT stop it the same way, then end the
+ * process: exit 0 once every request in flight finished and the batched writes were flushed, exit 1 when
+ * `GATEHOUSE_SHUTDOWN_TIMEOUT` ran out first (the requests still in flight were cut). Several workers on
+ * one port are `gatehouse serve`'s (cli/commands/server.ts): each of them runs this.
  */
 export async function serve(
   env: Record<string, string | undefined> = process.env,
+  options: ServeOptions = {},
 ): Promise<() => Promise<void>> {
   const config = loadConfig(env);
   const app = await buildApp(config, { logger: true });
-  await app.listen({ host: config.host, port: config.port });
-  if (await isUninitialized(app.services.db)) {
-    app.log.warn('The database is empty: no organization yet (the hint on stderr says how to create one)');
-    // For the person at the terminal, as plain text: in a JSON log line the commands' quotes would be
-    // escaped, and would not work when pasted.
-    process.stderr.write(`\n${firstStartHint(config.databaseUrl)}\n\n`);
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // A port in use: close what the app opened (pools, timers), so that the process can end.
+    await app.close();
+    throw error;
+  }
+  if (!options.worker && (await isUninitialized(app.services.db))) {
+    announceEmptyDatabase(config.databaseUrl, (message) => app.log.warn(message));
   }
   const timeoutMs = config.shutdownTimeout * 1000;
   const stop = async () => {
     await app.stopGracefully(timeoutMs);
   };
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
+      // Ctrl-C reaches a worker twice: from the terminal (its whole process group) and from the primary.
+      if (stopping) return;
+      stopping = true;
       app.log.info(
         `${signal}: stopping; no new connections, requests in flight finish (up to ${config.shutdownTimeout} s)`,
       );

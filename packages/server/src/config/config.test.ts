@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, MAX_WORKERS } from './config.ts';
 
 const SECRET = 'a-test-secret-of-more-than-32-characters';
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
@@ -235,4 +235,36 @@ describe('OpenTelemetry endpoint', () => {
       'OTEL_EXPORTER_OTLP_ENDPOINT',
     );
   });
+});
+
+describe('GATEHOUSE_WORKERS', () => {
+  it('serves from one process by default', () => {
+    expect(loadConfig(base).workers).toBe(1);
+    expect(loadConfig({ ...base, GATEHOUSE_WORKERS: '' }).workers).toBe(1);
+  });
+
+  it.each([
+    ['1', 1],
+    ['2', 2],
+    [' 8 ', 8],
+    [String(MAX_WORKERS), MAX_WORKERS],
+  ])('reads %j as %i workers', (value, expected) => {
+    expect(loadConfig({ ...base, GATEHOUSE_WORKERS: value }).workers).toBe(expected);
+  });
+
+  it.each(['auto', 'AUTO'])('reads %j as one worker per core', (value) => {
+    const cores = Math.min(availableParallelism(), MAX_WORKERS);
+    expect(loadConfig({ ...base, GATEHOUSE_WORKERS: value }).workers).toBe(cores);
+  });
+
+  it.each(['0', '-1', 'x', '1.5', '2 workers', String(MAX_WORKERS + 1), '1000000'])(
+    'refuses %j, naming the variable and what it takes',
+    (value) => {
+      const error = failure({ ...base, GATEHOUSE_WORKERS: value });
+      expect(error.variable).toBe('GATEHOUSE_WORKERS');
+      expect(error.message).toBe(
+        `GATEHOUSE_WORKERS: must be a number of processes from 1 to ${MAX_WORKERS}, or auto (one per core), got "${value.trim()}"`,
+      );
+    },
+  );
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -56,6 +57,11 @@ export interface Config {
    * their connections (`GATEHOUSE_SHUTDOWN_TIMEOUT`).
    */
   readonly shutdownTimeout: number;
+  /**
+   * Processes that serve the port (`GATEHOUSE_WORKERS`, `auto` for one per core): with 1 the process
+   * serves by itself; with more, it forks that many workers (`node:cluster`) and supervises them.
+   */
+  readonly workers: number;
 }
 
 /** A bad setting: the message names the variable. */
@@ -215,6 +221,26 @@ function otlpUrl(name: string, raw: string): string {
   return url.href;
 }
 
+/**
+ * Most workers `GATEHOUSE_WORKERS` may ask for, `auto` included: each one holds its own database pool
+ * and caches, so a number beyond any machine's cores is likelier a typo than a plan.
+ */
+export const MAX_WORKERS = 64;
+
+/** `GATEHOUSE_WORKERS`: a whole number from 1 to {@link MAX_WORKERS}, or `auto`, one per core. */
+function workers(env: Env): number {
+  const raw = read(env, 'GATEHOUSE_WORKERS');
+  if (raw === undefined) return 1;
+  if (raw.toLowerCase() === 'auto') return Math.min(availableParallelism(), MAX_WORKERS);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_WORKERS) {
+    throw new ConfigError(
+      'GATEHOUSE_WORKERS',
+      `must be a number of processes from 1 to ${MAX_WORKERS}, or auto (one per core), got "${raw}"`,
+    );
+  }
+  return Number(raw);
+}
+
 /** Reads every `GATEHOUSE_*` setting; throws {@link ConfigError} naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const modeRaw =
@@ -304,5 +330,6 @@ export function loadConfig(env: Env = process.env): Config {
     tracesEndpoint: tracesEndpoint(env),
     auditRetentionDays: integer(env, 'GATEHOUSE_AUDIT_RETENTION_DAYS', 365, 1, 36_500),
     shutdownTimeout: integer(env, 'GATEHOUSE_SHUTDOWN_TIMEOUT', 10, 1, 3600),
+    workers: workers(env),
   });
 }
