@@ -8,6 +8,7 @@ import type { Dialect } from './migrations/helpers.ts';
 import { migrations } from './migrations/index.ts';
 import { withQuerySpans } from './query-spans.ts';
 import type { Database } from './schema.ts';
+import { withStatementCache } from './sqlite-statements.ts';
 
 // int8 (bigint) columns hold epoch milliseconds and counts, all far below 2^53.
 pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
@@ -80,7 +81,8 @@ export function openStorage(url: string, options: OpenOptions = {}): Storage {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({
-    dialect: withQuerySpans(new SqliteDialect({ database: sqlite }), 'sqlite'),
+    // Statements prepared once per SQL text, not once per query as Kysely's driver does.
+    dialect: withQuerySpans(new SqliteDialect({ database: withStatementCache(sqlite) }), 'sqlite'),
   });
   return { db, dialect: 'sqlite', pool: null, schema: null, close: () => db.destroy() };
 }

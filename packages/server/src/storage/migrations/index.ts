@@ -6,6 +6,7 @@ import * as adminApi from './005-admin-api.ts';
 import * as keyUsage from './006-key-usage.ts';
 import * as openIdConnect from './007-openid-connect.ts';
 import * as changeNotifications from './008-change-notifications.ts';
+import * as workspaceLabelIndex from './009-workspace-label-index.ts';
 import type { Migration } from './helpers.ts';
 
 /** Every migration, in order. Names are stable: never rename one that has shipped. */
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '006-key-usage': keyUsage,
   '007-openid-connect': openIdConnect,
   '008-change-notifications': changeNotifications,
+  '009-workspace-label-index': workspaceLabelIndex,
 };

@@ -3,16 +3,15 @@ import type { Page, PageQuery, Workspace, WorkspaceScope } from '../../model/typ
 import type { Database } from '../schema.ts';
 import { likeLower } from './like.ts';
 
-// Labels sort case-insensitively, so that SQLite (binary collation) and PostgreSQL (locale) agree.
-const SORTABLE = { id: sql.ref('w.id'), label: sql`lower(${sql.ref('w.label')})`, state: sql.ref('w.state') };
-
 function scoped(db: Kysely<Database>, scope: WorkspaceScope) {
   let query = db.selectFrom('workspaces as w').where('w.tenant_id', '=', scope.tenantId);
-  if (scope.workspaceIds !== null) {
-    // An empty set must match nothing; `in ()` is invalid SQL.
-    query = query.where('w.id', 'in', scope.workspaceIds.length ? scope.workspaceIds : [-1]);
-  }
+  if (scope.workspaceIds !== null) query = query.where('w.id', 'in', someIds(scope.workspaceIds));
   return query;
+}
+
+/** An empty set must match nothing; `in ()` is invalid SQL. */
+function someIds(ids: readonly number[]): readonly number[] {
+  return ids.length ? ids : [-1];
 }
 
 function withEntityCount(db: Kysely<Database>, scope: WorkspaceScope) {
@@ -47,37 +46,65 @@ function toWorkspace(row: Row): Workspace {
   };
 }
 
+/** The order of a list, on the table or derived table named `alias`: its sort key, then the id. */
+function orderOf(alias: 'w' | 'p', page: PageQuery) {
+  const id = sql.ref(`${alias}.id`);
+  const direction = page.asc === false ? sql`desc` : sql`asc`;
+  switch (page.sortBy?.toLowerCase()) {
+    // Labels sort case-insensitively, so that SQLite (binary collation) and PostgreSQL (locale) agree;
+    // the index workspaces_tenant_label (migration 009) serves this order.
+    case 'label':
+      return sql`lower(${sql.ref(`${alias}.label`)}) ${direction}, ${id} ${direction}`;
+    case 'state':
+      return sql`${sql.ref(`${alias}.state`)} ${direction}, ${id} ${direction}`;
+    default:
+      return sql`${id} ${direction}`;
+  }
+}
+
+/** The workspaces of a scope that match the search `q`, as a condition on `workspaces as w`. */
+function matching(scope: WorkspaceScope, q: string | undefined) {
+  const conditions = [sql`w.tenant_id = ${scope.tenantId}`];
+  if (scope.workspaceIds !== null) conditions.push(sql`w.id in (${sql.join(someIds(scope.workspaceIds))})`);
+  if (q) conditions.push(likeLower('w.label', q));
+  return sql.join(conditions, sql` and `);
+}
+
+/**
+ * A page of the scope's workspaces (`q` searches labels), with each one's entity count and the total
+ * of the whole list, in one statement. The page is a derived table (LIMIT and OFFSET inside), so that
+ * entities are counted for its rows only: PostgreSQL evaluates the select list of the rows OFFSET
+ * skips too. The total is an uncorrelated subquery, evaluated once. A page past the last has no row
+ * to carry the total: only then does a second statement count.
+ *
+ * Written as one `sql` template rather than with the query builder: building and compiling the same
+ * statement with the builder took five times the CPU of the template (about 60 µs against 12 a call,
+ * measured for bench row 6), and the SQL is the same on both dialects. Every value is a parameter.
+ */
 export async function listWorkspaces(
   db: Kysely<Database>,
   scope: WorkspaceScope,
   page: PageQuery,
 ): Promise<Page<Workspace>> {
-  let ids = scoped(db, scope).select('w.id');
-  let count = scoped(db, scope).select((eb) => eb.fn.countAll<number>().as('n'));
-  if (page.q) {
-    const matches = likeLower('w.label', page.q);
-    ids = ids.where(matches);
-    count = count.where(matches);
-  }
-  const sortBy = page.sortBy?.toLowerCase();
-  const column = sortBy === 'label' || sortBy === 'state' ? SORTABLE[sortBy] : SORTABLE.id;
-  const direction = page.asc === false ? 'desc' : 'asc';
-  // The page's ids first, then entity counts for those rows only: counting in the paged query made
-  // PostgreSQL evaluate the count for every row skipped by OFFSET too (the bench's row 6).
-  const pageIds = ids
-    .orderBy(column, direction)
-    .orderBy('w.id', direction)
-    .limit(page.size)
-    .offset((page.page - 1) * page.size);
-  const [rows, total] = await Promise.all([
-    withEntityCount(db, scope)
-      .where('w.id', 'in', pageIds)
-      .orderBy(column, direction)
-      .orderBy('w.id', direction)
-      .execute(),
-    count.executeTakeFirstOrThrow(),
-  ]);
-  return { items: rows.map(toWorkspace), total: Number(total.n) };
+  const where = matching(scope, page.q);
+  const offset = (page.page - 1) * page.size;
+  const { rows } = await sql<Row & { total: number }>`
+    select p.id, p.tenant_id, p.label, p.logo_url, p.state, p.permissions,
+      p.data_subject_archived_retention_days,
+      (select count(*) from entities e where e.workspace_id = p.id) as nb_entities,
+      (select count(*) from workspaces w where ${where}) as total
+    from (
+      select w.id, w.tenant_id, w.label, w.logo_url, w.state, w.permissions,
+        w.data_subject_archived_retention_days
+      from workspaces w where ${where}
+      order by ${orderOf('w', page)} limit ${page.size} offset ${offset}
+    ) p
+    order by ${orderOf('p', page)}`.execute(db);
+  const first = rows[0];
+  if (first) return { items: rows.map(toWorkspace), total: Number(first.total) };
+  if (offset === 0) return { items: [], total: 0 };
+  const counted = await sql<{ n: number }>`select count(*) as n from workspaces w where ${where}`.execute(db);
+  return { items: [], total: Number(counted.rows[0]?.n ?? 0) };
 }
 
 export async function findWorkspace(
