@@ -112,7 +112,7 @@ async function measure(kind: DbKind): Promise<void> {
   const database = await createBenchDatabase(kind, POSTGRES);
   try {
     const { tenantId, publicKey } = await seed(database.url);
-    const server = await startGatehouse(database.url, null);
+    const server = await startGatehouse(database.url);
     try {
       const cookie = await signIn(server.origin);
       const o = `/o/${tenantId}`;
@@ -141,7 +141,7 @@ async function measure(kind: DbKind): Promise<void> {
         );
       }
     } finally {
-      await server.child.stop();
+      await server.stop();
     }
   } finally {
     await database.drop();

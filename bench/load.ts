@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import autocannon, { type Request } from 'autocannon';
+import { cpuMs, ownCpuMs } from './process.ts';
 import { percentile } from './stats.ts';
 
 /** One load run against one target: what the report needs from autocannon's result. */
@@ -14,11 +14,18 @@ export interface Sample {
   errors: number;
   requests: number;
   seconds: number;
-  /** CPU used during the run, in cores: the server's (near 1 = saturated) and the load generator's. */
+  /**
+   * CPU used during the run, in cores: the server's (its processes summed: near 1 per worker = saturated)
+   * and the load generator's (the bench process).
+   */
   serverCpu: number | null;
+  /** The part of `serverCpu` used by its first process: with workers, the cluster primary. */
+  serverPrimaryCpu?: number | null;
   clientCpu: number;
   /** Peak RSS of the server so far (VmHWM, MB), read right after the run. */
   serverPeakRssMb?: number | null;
+  /** Lines the server logged during the run per request answered: the access log at work (or not). */
+  logLinesPerRequest?: number | null;
 }
 
 /** What to send: a fixed request, or requests built per send (fresh token, next client...). */
@@ -41,7 +48,7 @@ export interface LoadSettings {
   connections: number;
   pipelining: number;
   duration: number;
-  /** The server's process id, to report how busy it was (Linux /proc). */
+  /** The server's process id, to report how busy it and its workers were (Linux /proc). */
   serverPid?: number;
 }
 
@@ -76,7 +83,9 @@ export function runLoad(target: Target, settings: LoadSettings): Promise<Sample>
   // autocannon's histogram has 1 ms resolution; the loopback latencies here are often below that,
   // so the percentiles come from the exact response times of the 2xx answers.
   const times: number[] = [];
-  const serverStart = settings.serverPid ? cpuMs(settings.serverPid) : null;
+  const pid = settings.serverPid;
+  const serverStart = pid ? cpuMs(pid) : null;
+  const primaryStart = pid ? ownCpuMs(pid) : null;
   const clientStart = process.cpuUsage();
   const wallStart = performance.now();
   let lastResponse = wallStart;
@@ -96,8 +105,12 @@ export function runLoad(target: Target, settings: LoadSettings): Promise<Sample>
         const ok = result['2xx'];
         // autocannon only notices the end at its 1 s ticks, so its `duration` overstates an `amount` run;
         // throughput is measured to the last response instead.
-        const active = (lastResponse - wallStart) / 1000;
-        const serverEnd = settings.serverPid ? cpuMs(settings.serverPid) : null;
+        // A run without a single answer (a server stalled for the whole round) is timed to its end.
+        const active = ((lastResponse > wallStart ? lastResponse : performance.now()) - wallStart) / 1000;
+        const serverEnd = pid ? cpuMs(pid) : null;
+        const primaryEnd = pid ? ownCpuMs(pid) : null;
+        const cores = (start: number | null, end: number | null) =>
+          start !== null && end !== null ? (end - start) / (active * 1000) : null;
         const client = process.cpuUsage(clientStart);
         resolve({
           rps: active > 0 ? ok / active : 0,
@@ -107,8 +120,8 @@ export function runLoad(target: Target, settings: LoadSettings): Promise<Sample>
           errors: result.errors + result.non2xx,
           requests: result.requests.total,
           seconds: active,
-          serverCpu:
-            serverStart !== null && serverEnd !== null ? (serverEnd - serverStart) / (active * 1000) : null,
+          serverCpu: cores(serverStart, serverEnd),
+          serverPrimaryCpu: cores(primaryStart, primaryEnd),
           clientCpu: (client.user + client.system) / 1000 / (active * 1000),
         });
       },
@@ -118,15 +131,4 @@ export function runLoad(target: Target, settings: LoadSettings): Promise<Sample>
       if (status >= 200 && status < 300) times.push(responseTime);
     });
   });
-}
-
-/** CPU time (user + system, ms) of a process so far, from /proc/<pid>/stat; null off Linux. */
-function cpuMs(pid: number): number | null {
-  try {
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th, in clock ticks (100 Hz).
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return null;
-  }
 }

@@ -17,7 +17,7 @@ export interface BenchOptions {
   duration: number;
   connections: number;
   pipelining: 1;
-  /** Rows to run (1-8); row 7 needs PostgreSQL. */
+  /** Rows to run (1-11); row 7 needs PostgreSQL. */
   rows: Set<number>;
   /** Directory for `--cpu-prof` profiles of the server, or null. */
   cpuProfDir: string | null;
@@ -36,12 +36,23 @@ export interface BenchOptions {
 }
 
 const USAGE = `usage: npm run bench -- [--db sqlite|postgres] [--quick] [--rounds N] [--duration S]
-       [--connections N] [--rows 1,2,4] [--row7] [--cpu-prof DIR] [--out NAME]`;
+       [--connections N] [--rows 1,2,4] [--row7] [--cpu-prof DIR] [--out NAME]
+rows: 1-6 throughput ratios, 7 key lookup (PostgreSQL), 8 memory, 9 logging, 10 sign-in storm, 11 workers`;
+
+/** Every row but 7, which needs PostgreSQL: what a run without `--rows` measures. */
+export const DEFAULT_ROWS = [1, 2, 3, 4, 5, 6, 8, 9, 10, 11];
+const LAST_ROW = 11;
 
 function int(value: string | undefined, fallback: number, name: string, min: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}\n${USAGE}`);
+  return n;
+}
+
+function row(value: string): number {
+  const n = int(value.trim(), 0, 'rows', 1);
+  if (n > LAST_ROW) throw new Error(`--rows: there is no row ${n} (1-${LAST_ROW})\n${USAGE}`);
   return n;
 }
 
@@ -70,7 +81,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   if (values.db !== 'sqlite' && values.db !== 'postgres') throw new Error(`--db must be sqlite or postgres`);
   const db: DbKind = values.db;
   const quick = values.quick;
-  const rows = new Set((values.rows ?? '1,2,3,4,5,6,8').split(',').map((r) => int(r.trim(), 0, 'rows', 1)));
+  const rows = new Set(values.rows === undefined ? DEFAULT_ROWS : values.rows.split(',').map((r) => row(r)));
   if (values.row7 || (db === 'postgres' && values.rows === undefined)) rows.add(7);
   const defaultOut = quick ? 'quick' : db === 'sqlite' ? 'latest' : 'latest-postgres';
   return {

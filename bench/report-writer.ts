@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ServerMemory } from './memory.ts';
 import type { BenchOptions } from './options.ts';
 import { type machine, REPO_ROOT } from './options.ts';
 import type { RowResult, Samples } from './report.ts';
@@ -21,7 +22,12 @@ export interface Report {
     coldTokensPerRound: number | null;
     peer: string | null;
     quick: boolean;
+    /** Concurrent sign-ins of row 10, and workers of row 11's second server. */
+    stormSize: number;
+    workers: number;
   };
+  /** Row 8's figures: the main server's memory (MB) right after start, at peak, and its heap after rows 1-5. */
+  memory: { idleRssMb: number | null; peakRssMb: number | null; steady: ServerMemory | null };
   /** 1-minute load average of the machine when the run started and ended: other work skews figures. */
   loadAverage: { start: number; end: number };
   rows: RowResult[];
@@ -30,7 +36,13 @@ export interface Report {
 }
 
 const n0 = (v: number | undefined) => (v === undefined ? '-' : Math.round(v).toLocaleString('en'));
-const ms = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(v < 10 ? 2 : 1));
+/** Milliseconds; infinite for a storm round in which no request was answered (row 10). */
+const ms = (v: number | null | undefined) => {
+  if (v === undefined) return '-';
+  // JSON has no Infinity: a report read back holds null there.
+  if (v === null || !Number.isFinite(v)) return 'none answered';
+  return v.toFixed(v < 10 ? 2 : 1);
+};
 
 function verdict(pass: boolean | null): string {
   if (pass === null) return 'report';
@@ -46,6 +58,9 @@ export function renderMarkdown(report: Report): string {
     `Database ${s.db}; ${s.rounds} rounds of ${s.durationSeconds} s per measurement, A and B interleaved; ` +
       `${s.connections} connections, pipelining ${s.pipelining}; ${s.clients.toLocaleString('en')} clients for row 5; ` +
       `peer ${s.peer ?? 'not run'}${s.quick ? '; QUICK smoke run, not for comparison' : ''}.`,
+    'Every server runs with the shipped defaults (log level info: one access-log line per request, written to a file), ' +
+      `rate limits lifted above the load; row 9 adds a server at warn, row 11 one with GATEHOUSE_WORKERS=${s.workers}; ` +
+      `row 10 storms with ${s.stormSize} concurrent sign-ins.`,
     `Load average (1 min) ${report.loadAverage.start.toFixed(2)} at start, ${report.loadAverage.end.toFixed(2)} at end.`,
     'Each figure is the median of the rounds; a ratio is the median of the per-round ratios; errors are summed.',
     '',
@@ -62,19 +77,21 @@ export function renderMarkdown(report: Report): string {
   }
   lines.push(
     '',
-    'Every measurement (medians of the rounds; CPU in cores used by the server under test and by the load generator):',
+    'Every measurement (medians of the rounds; CPU in cores used by the server under test, its processes summed, ' +
+      'and by the load generator; access-log lines the server wrote per request):',
     '',
-    '| measurement | rounds req/s | req/s | p50 ms | p99 ms | errors | server CPU | bench CPU |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    '| measurement | rounds req/s | req/s | p50 ms | p99 ms | errors | server CPU | bench CPU | log lines/req |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const [id, rounds] of Object.entries(report.samples)) {
     if (!rounds?.length) continue;
-    const med = (pick: (s: (typeof rounds)[number]) => number | null) =>
-      median(rounds.map(pick).filter((v): v is number => v !== null));
+    const med = (pick: (s: (typeof rounds)[number]) => number | null | undefined) =>
+      median(rounds.map(pick).filter((v): v is number => typeof v === 'number'));
+    const fixed = (v: number) => (Number.isNaN(v) ? '-' : v.toFixed(2));
     lines.push(
       `| ${LABELS[id as MeasurementId]} | ${rounds.map((r) => Math.round(r.rps)).join(', ')} | ${n0(med((r) => r.rps))} | ` +
         `${ms(med((r) => r.p50))} | ${ms(med((r) => r.p99))} | ${rounds.reduce((a, r) => a + r.errors, 0)} | ` +
-        `${med((r) => r.serverCpu).toFixed(2)} | ${med((r) => r.clientCpu).toFixed(2)} |`,
+        `${fixed(med((r) => r.serverCpu))} | ${fixed(med((r) => r.clientCpu))} | ${fixed(med((r) => r.logLinesPerRequest))} |`,
     );
   }
   const notes = report.rows.filter((r) => r.note).map((r) => `- Row ${r.row}: ${r.note}`);

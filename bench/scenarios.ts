@@ -1,12 +1,14 @@
 import type { Target } from './load.ts';
 import { peerClient } from './peer.ts';
 import type { Seeded } from './seed.ts';
+import { STORM_CONNECTIONS } from './storm.ts';
 import { TOKEN_BODY, tokenHeaders } from './tokens.ts';
 
 /** Every load the bench can put on a server; rows pair them as measurement and baseline. */
-export type MeasurementId =
+export type LoadId =
   | 'healthz'
   | 'meApiKey'
+  | 'meApiKeyWarn'
   | 'meBearer'
   | 'meBearerCold'
   | 'token1'
@@ -14,11 +16,23 @@ export type MeasurementId =
   | 'peer1'
   | 'peerMany'
   | 'meApiKeyAgain'
-  | 'workspaces';
+  | 'workspaces'
+  | 'meApiKeyOne'
+  | 'meApiKeyWorkers';
+
+/** Every measurement of a report: the loads, and row 10's token endpoint calm and during the storm. */
+export type MeasurementId = LoadId | 'tokenCalm' | 'tokenStorm';
+
+/** Workers of row 11's second server (`GATEHOUSE_WORKERS`): one per core of the 2-core reference machine. */
+export const WORKERS = 2;
+
+/** Concurrent sign-ins of row 10. */
+export const STORM_SIZE = 200;
 
 export const LABELS: Record<MeasurementId, string> = {
   healthz: 'GET /healthz (no auth)',
   meApiKey: 'GET /me, X-API-Key (cache warm)',
+  meApiKeyWarn: 'GET /me, X-API-Key, GATEHOUSE_LOG_LEVEL=warn',
   meBearer: 'GET /me, Bearer JWT reused',
   meBearerCold: 'GET /me, Bearer JWT first seen (cold verify)',
   token1: 'POST /connect/token, 1 client',
@@ -27,11 +41,26 @@ export const LABELS: Record<MeasurementId, string> = {
   peerMany: 'peer POST /connect/token, N clients round-robin',
   meApiKeyAgain: 'GET /me, X-API-Key (paired with row 6)',
   workspaces: 'GET /v1/workspaces, 1,000 workspaces, size 50',
+  tokenCalm: `POST /connect/token, 1 client, ${STORM_CONNECTIONS} connections, calm`,
+  tokenStorm: `POST /connect/token, 1 client, ${STORM_CONNECTIONS} connections, ${STORM_SIZE} sign-ins at once`,
+  meApiKeyOne: 'GET /me, X-API-Key, 1 worker (paired with row 11)',
+  meApiKeyWorkers: `GET /me, X-API-Key, GATEHOUSE_WORKERS=${WORKERS}`,
 };
 
+/** The process a load is sent to: the server under test with the defaults, its variants, or the peer. */
+export type ServerName = 'main' | 'warn' | 'workers' | 'peer';
+
+/** Which server each load runs against. */
+export function serverOf(id: LoadId): ServerName {
+  if (id === 'peer1' || id === 'peerMany') return 'peer';
+  if (id === 'meApiKeyWarn') return 'warn';
+  if (id === 'meApiKeyWorkers') return 'workers';
+  return 'main';
+}
+
 export interface ScenarioContext {
-  origin: string;
-  peerOrigin: string | null;
+  /** Origin of each running server; only the main one always runs. */
+  origins: { main: string } & Partial<Record<ServerName, string>>;
   seeded: Seeded;
   /** A token reused by every request of row 2. */
   bearer: string | null;
@@ -53,15 +82,19 @@ function roundRobin<T>(count: number, make: (i: number) => T): () => T {
 }
 
 /** The request(s) of each measurement. */
-export function targetOf(id: MeasurementId, ctx: ScenarioContext): Target {
-  const { origin, seeded } = ctx;
+export function targetOf(id: LoadId, ctx: ScenarioContext): Target {
+  const { seeded } = ctx;
+  const origin = originOf(serverOf(id), ctx);
   const apiKey = { 'x-api-key': seeded.main.privateKey };
   const post = { method: 'POST' as const, path: '/connect/token', body: TOKEN_BODY };
   switch (id) {
     case 'healthz':
       return { origin, path: '/healthz' };
     case 'meApiKey':
+    case 'meApiKeyWarn':
     case 'meApiKeyAgain':
+    case 'meApiKeyOne':
+    case 'meApiKeyWorkers':
       return { origin, path: '/me', headers: apiKey };
     case 'meBearer':
       return { origin, path: '/me', headers: { authorization: `Bearer ${ctx.bearer}` } };
@@ -85,10 +118,10 @@ export function targetOf(id: MeasurementId, ctx: ScenarioContext): Target {
         })),
       };
     case 'peer1':
-      return { origin: peerOrigin(ctx), ...post, headers: tokenHeaders(peerClient(0)) };
+      return { origin, ...post, headers: tokenHeaders(peerClient(0)) };
     case 'peerMany':
       return {
-        origin: peerOrigin(ctx),
+        origin,
         ...post,
         next: roundRobin(ctx.peerClients, (i) => ({ headers: tokenHeaders(peerClient(i)) })),
       };
@@ -104,7 +137,8 @@ export function targetOf(id: MeasurementId, ctx: ScenarioContext): Target {
   }
 }
 
-function peerOrigin(ctx: ScenarioContext): string {
-  if (!ctx.peerOrigin) throw new Error('the reference peer is not running');
-  return ctx.peerOrigin;
+function originOf(server: ServerName, ctx: ScenarioContext): string {
+  const origin = ctx.origins[server];
+  if (!origin) throw new Error(`the ${server} server is not running`);
+  return origin;
 }

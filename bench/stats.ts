@@ -37,16 +37,21 @@ export function summarize(rounds: Sample[]): Figure {
   };
 }
 
-/**
- * A ratio of throughputs as the median of per-round ratios: A and B of one round ran back to back,
- * so pairing them cancels most of the machine's drift between rounds.
- */
-export function pairedRatio(a: Sample[], b: Sample[]): number {
+/** Per-round throughput ratios a/b of two measurements run round by round. */
+export function roundRatios(a: Sample[], b: Sample[]): number[] {
   const ratios: number[] = [];
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
     const x = a[i];
     const y = b[i];
     if (x && y && y.rps > 0) ratios.push(x.rps / y.rps);
   }
-  return median(ratios);
+  return ratios;
+}
+
+/**
+ * A ratio of throughputs as the median of per-round ratios: A and B of one round ran back to back,
+ * so pairing them cancels most of the machine's drift between rounds.
+ */
+export function pairedRatio(a: Sample[], b: Sample[]): number {
+  return median(roundRatios(a, b));
 }
