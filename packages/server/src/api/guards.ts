@@ -7,8 +7,7 @@ import { requireScope } from '../http/require-scope.ts';
 
 /**
  * The pre-handlers of an authenticated REST route: a credential, the REST API's scope, then the
- * route's own checks. A new array every time: the rate-limit plugin appends its hook to the array a
- * route declares, so a shared one would collect every route's limiter.
+ * route's own checks (the per-credential rate limit is added after them: http/rate-limit.ts).
  */
 export function authenticated(...checks: preHandlerAsyncHookHandler[]): preHandlerAsyncHookHandler[] {
   return [authenticate, requireScope(API_SCOPE), ...checks];

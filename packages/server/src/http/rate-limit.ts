@@ -1,9 +1,16 @@
-import rateLimit, { normalizeIP } from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  RouteOptions,
+} from 'fastify';
 import type { LookupGate } from '../auth/key-cache.ts';
 import { OAuthError, ProblemError } from '../errors/errors.ts';
 import type { Counters } from '../storage/counters.ts';
-import { redisFallbackStore, snapshotStore } from './local-limit-store.ts';
+import { addressKey } from './address-key.ts';
+import { SharedWindows } from './shared-windows.ts';
+import { type WindowCounters, type WindowState, WindowTable } from './window-table.ts';
 
 /** A caller's budget in the current window, as `GET /rate-limiting-state` shows it. */
 export interface Budget {
@@ -21,10 +28,20 @@ export interface Budget {
  */
 export type RateLimitBudget = 'credential' | 'token_address' | 'token_client' | 'failed_auth';
 
+/** A hook that spends one request of a budget: callback style, so that counting in memory awaits nothing. */
+export type LimitHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** Which budget refused this request, when one did; read by `/metrics` (http/metrics.ts). */
     rateLimitedBy: RateLimitBudget | null;
+  }
+  interface FastifyContextConfig {
+    /**
+     * `false`: the route spends no request of the per-credential budget (the infrastructure probes;
+     * `/connect/*`, which spend their own budgets instead).
+     */
+    rateLimit?: false;
   }
   interface FastifyInstance {
     budgets: {
@@ -33,7 +50,7 @@ declare module 'fastify' {
       /** Spends one request of the authenticated OAuth client's budget; see {@link limitClient}. */
       spendClient(request: FastifyRequest): Promise<Budget & { exceeded: boolean }>;
       /** `onRequest` hook of the OAuth endpoints: one budget per client address across all of them. */
-      limitAddress: ReturnType<FastifyInstance['rateLimit']>;
+      limitAddress: LimitHook;
       /** A gate that charges a database lookup to the address's failure budget before it is made. */
       failureGate(request: FastifyRequest): FailureGate;
       /**
@@ -47,6 +64,12 @@ declare module 'fastify' {
 }
 
 const WINDOW_MS = 60_000;
+
+/**
+ * Windows kept per budget in memory: more distinct keys than this in one minute are needed to make
+ * one forgotten (and its budget whole again) early.
+ */
+const COUNTERS = 100_000;
 
 /**
  * A {@link LookupGate} over the address's failure budget, remembering whether it holds a unit of it.
@@ -65,7 +88,7 @@ export class FailureGate implements LookupGate {
   ) {}
 
   get key(): string {
-    return `authfail:${normalizeIP(this.request.ip)}`;
+    return `authfail:${addressKey(this.request.ip)}`;
   }
 
   async admit(): Promise<boolean> {
@@ -83,121 +106,14 @@ export class FailureGate implements LookupGate {
 }
 
 /**
- * Counters kept per limiter in memory. Passed to every child limiter explicitly: @fastify/rate-limit's
- * children do not inherit the plugin's `cache` and fall back to 5,000, which with more active clients
- * than that evicted live counters (resetting their budgets) and thrashed the LRU on every request.
- */
-const COUNTERS = 100_000;
-/**
  * The limiter key: the credential already resolved by `authenticate` (API key id; a bearer token's
  * client is its API key too), else the client address. The limiter runs as a pre-handler placed after
- * `authenticate`, so the key costs nothing: the credential is never verified twice.
+ * `authenticate`, so the key costs nothing: the credential is never verified twice, and no secret is
+ * ever a key.
  */
 function credentialKey(request: FastifyRequest): string {
   const principal = request.principal;
-  return principal ? `key:${principal.apiKey.id}` : `ip:${normalizeIP(request.ip)}`;
-}
-
-/** The scope of the route answers it in its own format (RFC 6749 JSON on the OAuth endpoints). */
-function tooMany(after: string): Error {
-  return new ProblemError('rate_limited', `too many requests; retry in ${after}`);
-}
-
-/**
- * Rate limits (DESIGN.md 3 rule 9): `GATEHOUSE_RATE_LIMIT` requests per minute per credential on every
- * route that does not opt out (`config: { rateLimit: false }`: the infrastructure endpoints, and the
- * OAuth endpoints, which spend `budgets.limitAddress`, `GATEHOUSE_TOKEN_RATE_LIMIT` per client address,
- * instead). Answers 429 with `Retry-After` and `RateLimit-*` headers. Counters live in Redis when
- * `GATEHOUSE_REDIS_URL` is set, so that every instance shares them; otherwise, and while Redis is
- * away, in memory (local-limit-store.ts): the limits always apply. Register before any route.
- */
-export async function rateLimits(app: FastifyInstance): Promise<void> {
-  const { config, redis, redisState } = app.services;
-  app.decorateRequest('rateLimitedBy', null);
-  await app.register(rateLimit, {
-    global: true,
-    hook: 'preHandler',
-    max: config.rateLimitPerMinute,
-    timeWindow: WINDOW_MS,
-    keyGenerator: credentialKey,
-    enableDraftSpec: true,
-    cache: COUNTERS,
-    errorResponseBuilder: (request, context) => {
-      request.rateLimitedBy = 'credential';
-      return tooMany(context.after);
-    },
-    store:
-      redis && redisState
-        ? redisFallbackStore(redis, redisState, `${config.redisPrefix}rl:`, COUNTERS)
-        : snapshotStore(COUNTERS),
-  });
-
-  const reader = app.createRateLimit();
-  const clientLimiter = app.createRateLimit(
-    withCounters({
-      max: config.rateLimitPerMinute,
-      keyGenerator: clientBudgetKey,
-    }),
-  );
-  const failureLimit = config.authFailureLimitPerMinute;
-  const { counters } = app.services;
-  const addressLimiter = app.createRateLimit();
-  app.decorate('budgets', {
-    async read(request: FastifyRequest): Promise<Budget> {
-      const state = await reader(request, { increment: false });
-      if (state.isAllowed) return whole(config.rateLimitPerMinute);
-      return { limit: state.max, remaining: state.remaining, resetAt: Date.now() + state.ttl };
-    },
-    async spendClient(request: FastifyRequest) {
-      const state = await clientLimiter(request);
-      if (state.isAllowed) return { ...whole(config.rateLimitPerMinute), exceeded: false };
-      return {
-        limit: state.max,
-        remaining: state.remaining,
-        resetAt: Date.now() + state.ttl,
-        exceeded: state.isExceeded,
-      };
-    },
-    // Checked before the body is even read.
-    limitAddress: app.rateLimit({
-      cache: COUNTERS,
-      max: config.tokenRateLimitPerMinute,
-      keyGenerator: (request) => `connect:${normalizeIP(request.ip)}`,
-      errorResponseBuilder: (request, context) => {
-        request.rateLimitedBy = 'token_address';
-        return tooMany(context.after);
-      },
-    }),
-    failureGate: (request: FastifyRequest) => new FailureGate(counters, request, failureLimit),
-    async chargeFailure(request: FastifyRequest, reply: FastifyReply, gate: FailureGate): Promise<void> {
-      // The address's request budget, as the limiter would have spent it for a request without credential.
-      const state = await addressLimiter(request);
-      let retryAfterMs = 0;
-      if (!state.isAllowed) {
-        reply.header('ratelimit-limit', state.max);
-        reply.header('ratelimit-remaining', state.remaining);
-        reply.header('ratelimit-reset', state.ttlInSeconds);
-        if (state.isExceeded) retryAfterMs = state.ttl;
-      }
-      if (gate.refusedForMs > 0) retryAfterMs = Math.max(retryAfterMs, gate.refusedForMs);
-      else if (!gate.held) {
-        const taken = await counters.take([{ key: gate.key, limit: failureLimit }], WINDOW_MS);
-        if (!taken.ok) retryAfterMs = Math.max(retryAfterMs, taken.retryAfterMs);
-      }
-      if (retryAfterMs > 0) {
-        const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-        request.rateLimitedBy = 'failed_auth';
-        throw new ProblemError('rate_limited', `too many failed authentications; retry in ${seconds} s`, {
-          'retry-after': String(seconds),
-        });
-      }
-    },
-  });
-}
-
-/** Adds `cache` (honoured at run time, missing from CreateRateLimitOptions' type) to a limiter's options. */
-function withCounters<T extends object>(options: T): T {
-  return { ...options, cache: COUNTERS };
+  return principal ? `key:${principal.apiKey.id}` : `ip:${addressKey(request.ip)}`;
 }
 
 /**
@@ -207,12 +123,144 @@ function withCounters<T extends object>(options: T): T {
  */
 function clientBudgetKey(request: FastifyRequest): string {
   const client = request.client;
-  if (client?.clientType === 'public') return `client:${client.id}:${normalizeIP(request.ip)}`;
+  if (client?.clientType === 'public') return `client:${client.id}:${addressKey(request.ip)}`;
   return `client:${client?.id ?? 0}`;
 }
 
-function whole(limit: number): Budget {
-  return { limit, remaining: limit, resetAt: Date.now() + WINDOW_MS };
+/** `RateLimit-Reset` and `Retry-After`: whole seconds left in the window, at least one. */
+function secondsLeft(ttlMs: number): number {
+  return Math.max(1, Math.ceil(ttlMs / 1000));
+}
+
+/** "42 seconds", "1 minute": how the 429's detail says when to retry. */
+function spell(seconds: number): string {
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.round(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
+/**
+ * Sets the draft RateLimit-* headers of a counted request; when it is over the limit, `Retry-After`
+ * too, and returns the 429 to answer. The scope of the route answers it in its own format (RFC 6749
+ * JSON on the OAuth endpoints).
+ */
+function verdict(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  limit: number,
+  state: WindowState,
+  budget: RateLimitBudget,
+): ProblemError | undefined {
+  const reset = secondsLeft(state.ttlMs);
+  const exceeded = state.count > limit;
+  reply.header('ratelimit-limit', limit);
+  reply.header('ratelimit-remaining', exceeded ? 0 : limit - state.count);
+  reply.header('ratelimit-reset', reset);
+  if (!exceeded) return undefined;
+  reply.header('retry-after', reset);
+  request.rateLimitedBy = budget;
+  return new ProblemError('rate_limited', `too many requests; retry in ${spell(reset)}`);
+}
+
+/**
+ * A hook that counts each request under `keyOf(request)` in `windows` and refuses it past `limit`.
+ * In memory it answers at once, without a promise.
+ */
+function limitHook(
+  windows: WindowCounters,
+  limit: number,
+  keyOf: (request: FastifyRequest) => string,
+  budget: RateLimitBudget,
+): LimitHook {
+  return function limitRequest(request, reply, done) {
+    const counted = windows.hit(keyOf(request));
+    if ('then' in counted) {
+      counted.then((state) => done(verdict(request, reply, limit, state, budget)), done);
+      return;
+    }
+    done(verdict(request, reply, limit, counted, budget));
+  };
+}
+
+/** Appends `hook` to a route's own pre-handlers, in a new array: a HEAD route shares its GET's options. */
+function appendPreHandler(route: RouteOptions, hook: LimitHook): void {
+  const own = route.preHandler;
+  route.preHandler = own === undefined ? [hook] : [...(Array.isArray(own) ? own : [own]), hook];
+}
+
+/**
+ * Rate limits (DESIGN.md 3 rule 9): `GATEHOUSE_RATE_LIMIT` requests per minute per credential on every
+ * route that does not opt out (`config: { rateLimit: false }`: the infrastructure endpoints, and the
+ * OAuth endpoints, which spend `budgets.limitAddress`, `GATEHOUSE_TOKEN_RATE_LIMIT` per client address,
+ * instead). Fixed one-minute windows; answers 429 with `Retry-After` and the draft `RateLimit-*`
+ * headers. Counters live in Redis when `GATEHOUSE_REDIS_URL` is set, so that every instance shares
+ * them (shared-windows.ts); otherwise, and while Redis is away, in memory (window-table.ts): the
+ * limits always apply. Register before any route.
+ */
+export async function rateLimits(app: FastifyInstance): Promise<void> {
+  const { config, counters, redis, redisState } = app.services;
+  const windows = (): WindowCounters =>
+    redis && redisState
+      ? new SharedWindows(redis, redisState, `${config.redisPrefix}rl:`, WINDOW_MS, COUNTERS)
+      : new WindowTable(WINDOW_MS, COUNTERS);
+  // One set of windows per budget: keys made up for one (addresses on /connect/*) never crowd out another's.
+  const credentials = windows();
+  const addresses = windows();
+  const clients = windows();
+  const limit = config.rateLimitPerMinute;
+  const failureLimit = config.authFailureLimitPerMinute;
+
+  app.decorateRequest('rateLimitedBy', null);
+  const limitCredential = limitHook(credentials, limit, credentialKey, 'credential');
+  // After the route's own pre-handlers, `authenticate` among them: the credential is known by then.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.rateLimit !== false) appendPreHandler(route, limitCredential);
+  });
+
+  app.decorate('budgets', {
+    async read(request: FastifyRequest): Promise<Budget> {
+      const state = await credentials.peek(credentialKey(request));
+      return { limit, remaining: Math.max(0, limit - state.count), resetAt: Date.now() + state.ttlMs };
+    },
+    async spendClient(request: FastifyRequest) {
+      const state = await clients.hit(clientBudgetKey(request));
+      return {
+        limit,
+        remaining: Math.max(0, limit - state.count),
+        resetAt: Date.now() + state.ttlMs,
+        exceeded: state.count > limit,
+      };
+    },
+    // Checked before the body is even read.
+    limitAddress: limitHook(
+      addresses,
+      config.tokenRateLimitPerMinute,
+      (request) => `connect:${addressKey(request.ip)}`,
+      'token_address',
+    ),
+    failureGate: (request: FastifyRequest) => new FailureGate(counters, request, failureLimit),
+    async chargeFailure(request: FastifyRequest, reply: FastifyReply, gate: FailureGate): Promise<void> {
+      // The address's request budget, as the limiter would have spent it for a request without credential.
+      const state = await credentials.hit(credentialKey(request));
+      const reset = secondsLeft(state.ttlMs);
+      reply.header('ratelimit-limit', limit);
+      reply.header('ratelimit-remaining', Math.max(0, limit - state.count));
+      reply.header('ratelimit-reset', reset);
+      let retryAfterMs = state.count > limit ? state.ttlMs : 0;
+      if (gate.refusedForMs > 0) retryAfterMs = Math.max(retryAfterMs, gate.refusedForMs);
+      else if (!gate.held) {
+        const taken = await counters.take([{ key: gate.key, limit: failureLimit }], WINDOW_MS);
+        if (!taken.ok) retryAfterMs = Math.max(retryAfterMs, taken.retryAfterMs);
+      }
+      if (retryAfterMs > 0) {
+        const seconds = secondsLeft(retryAfterMs);
+        request.rateLimitedBy = 'failed_auth';
+        throw new ProblemError('rate_limited', `too many failed authentications; retry in ${seconds} s`, {
+          'retry-after': String(seconds),
+        });
+      }
+    },
+  });
 }
 
 /**
@@ -222,7 +270,7 @@ function whole(limit: number): Budget {
  */
 export async function limitClient(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const budget = await request.server.budgets.spendClient(request);
-  const reset = Math.max(0, Math.ceil((budget.resetAt - Date.now()) / 1000));
+  const reset = secondsLeft(budget.resetAt - Date.now());
   reply.header('ratelimit-limit', budget.limit);
   reply.header('ratelimit-remaining', budget.remaining);
   reply.header('ratelimit-reset', reset);

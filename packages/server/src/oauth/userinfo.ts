@@ -193,8 +193,8 @@ export function userinfoRoute(connect: FastifyInstance): void {
     url: ENDPOINTS.userinfo,
     schema,
     ...DOCUMENTED_ONLY,
-    // The scope's address budget runs first (an onRequest hook), and @fastify/rate-limit then skips
-    // its global per-credential hook: the client's budget is spent explicitly, as at the token endpoint.
+    // The scope's address budget runs first (an onRequest hook); the route opts out of the per-credential
+    // budget and spends its client's budget explicitly, as at the token endpoint.
     config: { rateLimit: false },
     preHandler: [refuseTokenOutsideHeader, authenticateBearer, limitClient],
     onSend: corsForPrincipal,

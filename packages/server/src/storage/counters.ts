@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import { ENTRY_OVERHEAD, objectBytes, stringBytes } from '../model/memory-size.ts';
 import type { RedisState } from './redis.ts';
 
 /** One budget: at most `limit` units per window under `key`. */
@@ -25,6 +26,9 @@ export interface Counters {
   reset(key: string): Promise<void>;
 }
 
+/** The memory the counters of one process may use. */
+export const COUNTER_BYTES = 16 * 1024 * 1024;
+
 interface Window {
   used: number;
   resetAt: number;
@@ -37,8 +41,12 @@ interface Window {
 export class MemoryCounters implements Counters {
   private readonly windows: LRUCache<string, Window>;
 
-  constructor(max = 100_000) {
-    this.windows = new LRUCache({ max });
+  /** `maxBytes`: about 150 bytes a budget, so some 100,000 budgets by default (model/memory-size.ts). */
+  constructor(maxBytes = COUNTER_BYTES) {
+    this.windows = new LRUCache({
+      maxSize: maxBytes,
+      sizeCalculation: (_window, key) => ENTRY_OVERHEAD + stringBytes(key) + objectBytes(2),
+    });
   }
 
   async take(budgets: readonly BudgetSpec[], windowMs: number): Promise<Take> {
