@@ -105,8 +105,15 @@ const BUFFER_BYTES = objectBytes(4) + 48;
  */
 export const KEY_CACHE_BYTES = 32 * 1024 * 1024;
 export const UNKNOWN_CACHE_BYTES = 8 * 1024 * 1024;
-/** How soon a background refresh that failed (the database is away) is tried again. */
-const REFRESH_RETRY_MS = 1_000;
+/** How soon a background refresh that failed (the database is away or busy) is tried again. */
+const REFRESH_RETRY_MS = 5_000;
+/**
+ * Background refreshes in flight at once. They are opportunistic: a due entry whose refresh cannot
+ * start now keeps answering and tries again at its next hit. Unbounded, 10,000 keys first seen together
+ * came due together and their reads filled PostgreSQL's pool, so that requests waited behind them and
+ * reads timed out and were retried (bench row 5: 1,300 tokens/s instead of 6,400).
+ */
+export const MAX_BACKGROUND_REFRESHES = 2;
 
 export interface KeyCacheOptions {
   /** Upper bound on how long a cached key is trusted without a database read. */
@@ -144,6 +151,8 @@ export class KeyCache {
   private readonly byClient: LRUCache<string, ClientEntry>;
   /** Database reads in flight, by cache key, so that concurrent misses of one key share one. */
   private readonly reading = new Map<string, { evictions: number; promise: Promise<unknown> }>();
+  /** Background refreshes in flight (at most {@link MAX_BACKGROUND_REFRESHES}). */
+  private refreshing = 0;
   /** Key id -> cache keys that mention it, for invalidation. */
   private readonly index = new Map<number, Set<string>>();
   private readonly used = new Map<number, number>();
@@ -410,14 +419,23 @@ export class KeyCache {
     return promise;
   }
 
-  /** Starts the background read that replaces an entry due for refresh; one at a time per entry. */
+  /**
+   * Starts the background read that replaces an entry due for refresh: one at a time per entry, and
+   * at most {@link MAX_BACKGROUND_REFRESHES} in all.
+   */
   private refreshInBackground(entry: { refreshAt: number }, read: () => Promise<unknown>): void {
+    if (this.refreshing >= MAX_BACKGROUND_REFRESHES) return;
+    this.refreshing++;
     entry.refreshAt = Number.POSITIVE_INFINITY;
-    read().catch((error: unknown) => {
-      // The database is away: the entry keeps answering until its TTL, and the next request retries.
-      entry.refreshAt = Date.now() + REFRESH_RETRY_MS;
-      this.options.onError(error);
-    });
+    read()
+      .catch((error: unknown) => {
+        // The database is away: the entry keeps answering until its TTL, and a later request retries.
+        entry.refreshAt = Date.now() + REFRESH_RETRY_MS;
+        this.options.onError(error);
+      })
+      .finally(() => {
+        this.refreshing--;
+      });
   }
 
   /** A key that is gone (its secrets deleted) leaves the cache at once, and is remembered as unknown. */

@@ -1,6 +1,6 @@
 import type { KyselyPlugin } from 'kysely';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
-import { KeyCache } from '../../src/auth/key-cache.ts';
+import { KeyCache, MAX_BACKGROUND_REFRESHES } from '../../src/auth/key-cache.ts';
 import { createApiKey, revokeApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { migrate, openStorage, type Storage } from '../../src/storage/database.ts';
@@ -156,6 +156,25 @@ describeEachDialect('key cache: what a miss and a refresh cost', (dialect) => {
       expect(refreshed.valid && refreshed.key.label).toBe('after');
     });
     expect(probe.reads).toBe(2);
+  });
+
+  it('keys that come due together are refreshed two at a time, never filling the pool; the others keep answering and refresh at a later hit', async () => {
+    const issued = await Promise.all(Array.from({ length: 20 }, (_, i) => newKey(`due ${i}`)));
+    const { cache, probe } = probedCache({ ttlMs: 60_000 });
+    for (const { privateKey } of issued) expect((await cache.verifySecret(privateKey)).valid).toBe(true);
+    const reads = probe.reads;
+    probe.hold = true;
+    const later = Date.now() + 46_000;
+    const due = await Promise.all(
+      issued.map(({ privateKey }) => cache.verifySecret(privateKey, undefined, later)),
+    );
+    expect(due.every((result) => result.valid)).toBe(true);
+    expect(probe.reads - reads).toBe(MAX_BACKGROUND_REFRESHES);
+    probe.release.resolve();
+    await vi.waitFor(async () => {
+      await cache.verifySecret(issued.at(-1)?.privateKey ?? '', undefined, later);
+      expect(probe.reads - reads).toBeGreaterThan(MAX_BACKGROUND_REFRESHES);
+    });
   });
 
   it('the caches are bounded by bytes: past the bound the least recently used keys go, and the newest still answer from memory', async () => {
