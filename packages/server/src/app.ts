@@ -12,7 +12,7 @@ import { answerUnrouted, clientErrorHandler, frameworkErrors } from './http/erro
 import { gracefulShutdown } from './http/graceful-shutdown.ts';
 import { inputGuard } from './http/input-guard.ts';
 import { keyUsageCounting } from './http/key-usage.ts';
-import { stdoutDestination } from './http/log-destination.ts';
+import { flushLogsNow, stdoutDestination } from './http/log-destination.ts';
 import { metrics } from './http/metrics.ts';
 import { openApi } from './http/openapi.ts';
 import { rateLimits } from './http/rate-limit.ts';
@@ -167,6 +167,11 @@ async function register(app: FastifyInstance, services: Services): Promise<void>
     await services.close();
   });
   gracefulShutdown(app);
+  // The start-up lines ("Server listening at …") are out at once, not with the next batch of log lines.
+  app.addHook('onListen', function writeStartLines(done) {
+    flushLogsNow();
+    done();
+  });
   // First: every later hook and handler of a request runs inside its span.
   requestTracing(app);
   authentication(app);

@@ -15,7 +15,7 @@ const FLUSH_MS = 500;
  */
 const MAX_WAITING_BYTES = 16 * 1024 * 1024;
 
-let destination: { stream: pino.DestinationStream; dropped: number } | undefined;
+let destination: { stream: ReturnType<typeof pino.destination>; dropped: number } | undefined;
 
 /**
  * Standard output, written off the hot path: lines are batched in memory and written by an
@@ -46,4 +46,16 @@ export function stdoutDestination(): pino.DestinationStream {
 /** Log lines dropped because stdout did not keep up (`gatehouse_log_lines_dropped_total`). */
 export function droppedLogLines(): number {
   return destination?.dropped ?? 0;
+}
+
+/**
+ * Writes what waits now, synchronously: once the server listens, so that its start-up lines ("Server
+ * listening at …") are out at once rather than with the next batch. Nothing to do without a destination.
+ */
+export function flushLogsNow(): void {
+  try {
+    destination?.stream.flushSync();
+  } catch {
+    // stdout is closed or not writable: the batched writes report that themselves.
+  }
 }
