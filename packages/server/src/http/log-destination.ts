@@ -19,8 +19,8 @@ let destination: { stream: ReturnType<typeof pino.destination>; dropped: number 
 
 /**
  * Standard output, written off the hot path: lines are batched in memory and written by an
- * asynchronous `write(2)` of several kilobytes, instead of one write per line. Measured on `GET
- * /healthz`, per-line writes cost more than the request itself (docs/performance.md). pino's own
+ * asynchronous `write(2)` of several kilobytes, instead of one write per line, which halved the
+ * throughput of `GET /healthz` (issue 15; bench row 9 compares with `warn`). pino's own
  * exit handler writes what is still waiting, synchronously, when the process exits: after a graceful
  * stop, after `process.exit`, and after an uncaught exception (a SIGKILL loses at most the last
  * {@link FLUSH_MS}). One per process, as stdout is.
