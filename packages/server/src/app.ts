@@ -39,6 +39,9 @@ export interface AppOptions extends ServiceOptions {
 }
 
 /** Headers and body fields that carry secrets: never written to a log (DESIGN.md 3 rule 1). */
+/** pino's level number of `warn`. */
+const WARN_LEVEL = 40;
+
 const REDACT = [
   'req.headers.authorization',
   'req.headers["x-api-key"]',
@@ -73,6 +76,14 @@ function serverOptions(config: Config, options: AppOptions): FastifyServerOption
       ? {
           stream: options.logStream ?? stdoutDestination(),
           level: config.logLevel,
+          // Warnings and errors are written at once, not with the next batch: an operator (or the
+          // process's last moments) must not wait on them. They are rare; the access lines stay batched.
+          hooks: {
+            logMethod(args, method, level) {
+              method.apply(this, args);
+              if (level >= WARN_LEVEL) flushLogsNow();
+            },
+          },
           redact: { paths: REDACT, censor: '[redacted]' },
           // Paths only: a query string may carry what a misbehaving client should not have sent.
           serializers: {
