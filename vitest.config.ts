@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -9,7 +10,14 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    // Finds PostgreSQL once per run (GATEHOUSE_TEST_POSTGRES_URL, else a local server) for describeEachDialect.
-    globalSetup: ['packages/server/test/helpers/postgres-setup.ts'],
+    // Vitest's default leaves a core idle; most files wait on processes, PostgreSQL and timers more than
+    // they compute, so two files share a 2-core machine (a PostgreSQL schema each, dropped after the run).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
+    // Finds PostgreSQL once per run (GATEHOUSE_TEST_POSTGRES_URL, else a local server) for describeEachDialect,
+    // and bundles the CLI that the tests start as processes (test/helpers/cli-bundle-setup.ts).
+    globalSetup: [
+      'packages/server/test/helpers/postgres-setup.ts',
+      'packages/server/test/helpers/cli-bundle-setup.ts',
+    ],
   },
 });

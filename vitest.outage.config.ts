@@ -12,6 +12,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 240_000,
     pool: 'forks',
-    globalSetup: ['packages/server/test/helpers/postgres-setup.ts'],
+    globalSetup: [
+      'packages/server/test/helpers/postgres-setup.ts',
+      'packages/server/test/helpers/cli-bundle-setup.ts',
+    ],
   },
 });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { addMember } from '../../src/domain/members.ts';
 import { checkCredentials } from '../../src/domain/users.ts';
+import { CLI } from '../helpers/cli.ts';
 import { PASSWORD } from '../helpers/seed.ts';
 import { useSeededApp } from '../helpers/seeded-app.ts';
 import { describeEachDialect } from '../helpers/test-app.ts';
@@ -77,7 +78,7 @@ describeEachDialect('users: members of organizations', (dialect) => {
 });
 
 const run = promisify(execFile);
-const BIN = new URL('../../bin/gatehouse.js', import.meta.url).pathname;
+const BIN = CLI;
 
 describe('gatehouse users create (CLI, SQLite)', () => {
   let dir: string;

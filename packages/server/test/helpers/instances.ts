@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { migrate, openStorage } from '../../src/storage/database.ts';
-import { CLI_BIN } from './cli.ts';
+import { CLI } from './cli.ts';
 import { FetchAgent } from './fetch-agent.ts';
 import { freePort } from './http.ts';
 import { type Seed, seed } from './seed.ts';
@@ -193,7 +193,7 @@ export async function startInstance(
   port?: number,
 ): Promise<Instance> {
   const listenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, [CLI_BIN, 'serve'], {
+  const child = spawn(process.execPath, [CLI, 'serve'], {
     env: {
       PATH: process.env.PATH ?? '',
       ...env,

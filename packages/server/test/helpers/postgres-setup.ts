@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import type { PostgresTarget } from './test-app.ts';
@@ -47,7 +48,35 @@ export async function findPostgres(
   }
 }
 
-/** Vitest global setup: probes once per run, before any worker starts, and hands the answer to them. */
-export default async function setup(project: TestProject): Promise<void> {
-  project.provide('gatehousePostgres', await findPostgres());
+/**
+ * Drops the schemas this run created ({@link testSchemaName}), once every test file is done. Not each
+ * at its file's end: Kysely's migrator reads the catalog of every schema in the database, by name, and
+ * fails ("schema … does not exist") when one is dropped while it reads, as happens with test files
+ * running side by side.
+ */
+async function dropRunSchemas(url: string, runId: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ nspname: string }>(
+      `SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)`,
+      [`test_${runId}_`],
+    );
+    for (const { nspname } of rows) await client.query(`DROP SCHEMA "${nspname}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Vitest global setup: probes once per run, before any worker starts, and hands the answer to them,
+ * with this run's id for the names of its schemas; drops those schemas after the run.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const target = await findPostgres();
+  const runId = randomBytes(4).toString('hex');
+  project.provide('gatehousePostgres', { ...target, runId });
+  return async () => {
+    if (target.url) await dropRunSchemas(target.url, runId);
+  };
 }

@@ -16,6 +16,8 @@ export interface PostgresTarget {
   url: string | null;
   /** Why `url` is null, for the names of the skipped suites. */
   reason: string;
+  /** This run's id, in the names of its schemas (global setup only). */
+  runId?: string;
 }
 
 declare module 'vitest' {
@@ -65,22 +67,33 @@ export async function openTestStorage(
     return { storage, url, drop: async () => rmSync(dir, { recursive: true, force: true }) };
   }
   if (!POSTGRES_URL) throw new Error(`no PostgreSQL for the tests: ${POSTGRES.reason}`);
-  const schema = `test_${randomBytes(6).toString('hex')}`;
+  const schema = testSchemaName();
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   await admin.connect();
   await admin.query(`CREATE SCHEMA ${schema}`);
   await admin.end();
   const storage = openStorage(POSTGRES_URL, { schema, poolSize: 4 });
-  return {
-    storage,
-    url: POSTGRES_URL,
-    drop: async () => {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA ${schema} CASCADE`);
-      await client.end();
-    },
-  };
+  return { storage, url: POSTGRES_URL, drop: () => dropTestSchema(schema) };
+}
+
+/** A new schema name for a test: `test_<run>_<random>`, dropped after the run (postgres-setup.ts). */
+export function testSchemaName(): string {
+  return `test_${POSTGRES.runId ?? 'norun'}_${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Drops a test's schema: at once without the global setup, else nothing here, as the global setup
+ * drops every schema of the run after the run (a DROP SCHEMA beside another file's migration fails it).
+ */
+export async function dropTestSchema(schema: string): Promise<void> {
+  if (POSTGRES.runId || !POSTGRES_URL) return;
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
 
 export function testConfig(overrides: Record<string, string> = {}): Config {

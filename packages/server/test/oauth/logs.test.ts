@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open } from '../../src/domain/key-encryption.ts';
 import { openStorage, type Storage } from '../../src/storage/database.ts';
+import { CLI } from '../helpers/cli.ts';
 import { wait } from '../helpers/http.ts';
 import { type Seed, seed } from '../helpers/seed.ts';
 import { basicOf, form } from './oauth-helpers.ts';
@@ -27,7 +28,7 @@ describe('server logs', () => {
 
   beforeAll(async () => {
     storage = openStorage(database);
-    child = spawn(process.execPath, [resolve(import.meta.dirname, '../../bin/gatehouse.js'), 'serve'], {
+    child = spawn(process.execPath, [CLI, 'serve'], {
       env: {
         ...process.env,
         GATEHOUSE_DATABASE_URL: database,

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { calculateJwkThumbprint } from 'jose';
 import { Migrator } from 'kysely';
@@ -18,6 +18,7 @@ import {
 } from '../../src/domain/signing-keys.ts';
 import type { Storage } from '../../src/storage/database.ts';
 import { migrations } from '../../src/storage/migrations/index.ts';
+import { CLI } from '../helpers/cli.ts';
 import { releaseMany } from '../helpers/concurrent.ts';
 import { useSeededApp } from '../helpers/seeded-app.ts';
 import { describeEachDialect, openTestStorage, testConfig } from '../helpers/test-app.ts';
@@ -297,7 +298,7 @@ describe('signing-key encryption at rest', () => {
 describe('gatehouse signing-keys (CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const bin = resolve(import.meta.dirname, '../../bin/gatehouse.js');
+  const bin = CLI;
   const run = (...args: string[]) => {
     const result = spawnSync(process.execPath, [bin, 'signing-keys', ...args, '--json'], {
       env: { ...process.env, GATEHOUSE_DATABASE_URL: join(dir, 'db.sqlite'), GATEHOUSE_SECRET: SECRET },

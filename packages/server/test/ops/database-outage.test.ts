@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +5,7 @@ import { buildApp } from '../../src/app.ts';
 import { openStorage, type Storage } from '../../src/storage/database.ts';
 import { basicAuth, eventually, postForm } from '../helpers/http.ts';
 import { type Seed, seed } from '../helpers/seed.ts';
-import { POSTGRES_URL, testConfig } from '../helpers/test-app.ts';
+import { dropTestSchema, POSTGRES_URL, testConfig, testSchemaName } from '../helpers/test-app.ts';
 import { TcpProxy } from './outage-tools.ts';
 
 /** The issue's bound for an answer while the database is away (measured here on a reset connection). */
@@ -29,7 +28,7 @@ const timed = async <T>(work: () => Promise<T>): Promise<{ result: T; ms: number
 };
 
 describe.skipIf(!POSTGRES_URL)('PostgreSQL outage (a TCP proxy between the app and PostgreSQL, cut)', () => {
-  const schema = `test_${randomBytes(6).toString('hex')}`;
+  const schema = testSchemaName();
   let proxy: TcpProxy;
   let storage: Storage;
   let app: FastifyInstance;
@@ -81,7 +80,7 @@ describe.skipIf(!POSTGRES_URL)('PostgreSQL outage (a TCP proxy between the app a
     await proxy?.restore().catch(() => {});
     await app?.close();
     await storage?.close();
-    await admin((client) => client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+    await dropTestSchema(schema);
     await proxy?.cut();
   });
 

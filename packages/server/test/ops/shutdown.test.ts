@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
 import { migrate, openStorage } from '../../src/storage/database.ts';
-import { CLI_BIN } from '../helpers/cli.ts';
+import { CLI } from '../helpers/cli.ts';
 import { eventually, freePort } from '../helpers/http.ts';
 import { type Seed, seed } from '../helpers/seed.ts';
 
@@ -24,7 +24,7 @@ interface Server {
 
 async function startServer(database: string, cwd: string, env: Record<string, string>): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI_BIN, 'serve'], {
+  const child = spawn(process.execPath, [CLI, 'serve'], {
     cwd,
     env: {
       PATH: process.env.PATH ?? '',

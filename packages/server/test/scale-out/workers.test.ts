@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStorage } from '../../src/storage/database.ts';
-import { CLI_BIN } from '../helpers/cli.ts';
+import { CLI } from '../helpers/cli.ts';
 import { eventually, freePort } from '../helpers/http.ts';
 import { createScaleOutDatabase, type ScaleOutDatabase, seedDatabase } from '../helpers/instances.ts';
 import { type Seed, seed } from '../helpers/seed.ts';
@@ -42,7 +42,7 @@ interface Cluster {
 }
 
 function startCluster(env: Record<string, string>, port: number): Cluster {
-  const child = spawn(process.execPath, [CLI_BIN, 'serve'], {
+  const child = spawn(process.execPath, [CLI, 'serve'], {
     env: { PATH: process.env.PATH ?? '', ...env, GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
