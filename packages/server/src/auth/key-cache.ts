@@ -2,7 +2,9 @@ import { timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import {
   findClientKey,
+  findClientKeys,
   findKeyBySecret,
+  findKeysBySecrets,
   type KeyFailure,
   type KeyStatusFailure,
   keyStatus,
@@ -12,7 +14,7 @@ import { isPublicKey, isWellFormedPrivateKey } from '../domain/key-format.ts';
 import { INVALIDATION_LOOKBACK_MS } from '../domain/retention.ts';
 import { hashSecret } from '../domain/secrets.ts';
 import { ENTRY_OVERHEAD, objectBytes, stringBytes, stringListBytes } from '../model/memory-size.ts';
-import type { ApiKey } from '../model/types.ts';
+import type { ApiKey, KeyWithSecrets } from '../model/types.ts';
 import type { Db } from '../storage/transaction.ts';
 import { InvalidationFeed } from './invalidation-feed.ts';
 
@@ -108,12 +110,12 @@ export const UNKNOWN_CACHE_BYTES = 8 * 1024 * 1024;
 /** How soon a background refresh that failed (the database is away or busy) is tried again. */
 const REFRESH_RETRY_MS = 5_000;
 /**
- * Background refreshes in flight at once. They are opportunistic: a due entry whose refresh cannot
- * start now keeps answering and tries again at its next hit. Unbounded, 10,000 keys first seen together
- * came due together and their reads filled PostgreSQL's pool, so that requests waited behind them and
- * reads timed out and were retried (bench row 5: 1,300 tokens/s instead of 6,400).
+ * Keys read per statement by the background refresh. Entries that come due are queued and read in
+ * batches, one statement at a time: one read per key, unbounded, filled PostgreSQL's pool when 10,000
+ * keys first seen together came due together (requests waited behind them, bench row 5); two at a
+ * time, they fell behind under load and keys in use expired into misses.
  */
-export const MAX_BACKGROUND_REFRESHES = 2;
+const REFRESH_BATCH = 500;
 
 export interface KeyCacheOptions {
   /** Upper bound on how long a cached key is trusted without a database read. */
@@ -130,6 +132,8 @@ export interface KeyCacheOptions {
   flushMs?: number;
   /** Bytes each of the two key caches may hold (estimated: model/memory-size.ts). */
   maxBytes?: number;
+  /** Keys read per statement by the background refresh (see {@link REFRESH_BATCH}). */
+  refreshBatch?: number;
   /** Told of a failed background poll, resync or flush (the server logs it). */
   onError?: (error: unknown) => void;
 }
@@ -151,8 +155,11 @@ export class KeyCache {
   private readonly byClient: LRUCache<string, ClientEntry>;
   /** Database reads in flight, by cache key, so that concurrent misses of one key share one. */
   private readonly reading = new Map<string, { evictions: number; promise: Promise<unknown> }>();
-  /** Background refreshes in flight (at most {@link MAX_BACKGROUND_REFRESHES}). */
-  private refreshing = 0;
+  /** Entries due for a background refresh, by secret hash and by public key, waiting for the next batch. */
+  private readonly dueSecrets = new Map<string, SecretEntry>();
+  private readonly dueClients = new Map<string, ClientEntry>();
+  /** Whether a batch is being read (one at a time). */
+  private refreshing = false;
   /** Key id -> cache keys that mention it, for invalidation. */
   private readonly index = new Map<number, Set<string>>();
   private readonly used = new Map<number, number>();
@@ -187,6 +194,7 @@ export class KeyCache {
       lookbackMs: INVALIDATION_LOOKBACK_MS,
       flushMs: 10_000,
       maxBytes: KEY_CACHE_BYTES,
+      refreshBatch: REFRESH_BATCH,
       onError: () => {},
       ...options,
     };
@@ -261,7 +269,7 @@ export class KeyCache {
     let entry = this.bySecret.get(hash);
     if (entry) {
       lookups.hit++;
-      if (now >= entry.refreshAt) this.refreshInBackground(entry, () => this.readSecret(hash));
+      if (now >= entry.refreshAt) this.refreshInBackground(this.dueSecrets, hash, entry);
     } else {
       if (this.unknown.has(hash)) {
         lookups.negative++;
@@ -354,7 +362,7 @@ export class KeyCache {
     const cached = this.byClient.get(publicKey);
     if (cached) {
       lookups.hit++;
-      if (Date.now() >= cached.refreshAt) this.refreshInBackground(cached, () => this.readClient(publicKey));
+      if (Date.now() >= cached.refreshAt) this.refreshInBackground(this.dueClients, publicKey, cached);
       return cached;
     }
     if (this.unknown.has(publicKey)) {
@@ -391,14 +399,18 @@ export class KeyCache {
         this.forgetUnknown(this.byClient, publicKey);
         return undefined;
       }
-      const entry: ClientEntry = {
-        key: found.key,
-        secrets: found.secrets.map((s) => ({ hash: Buffer.from(s.hash), expiresAt: s.expiresAt })),
-        refreshAt: this.refreshTime(),
-      };
+      const entry = this.clientEntry(found);
       if (isCurrent()) this.remember(this.byClient, `c:${publicKey}`, publicKey, entry, found.key.id);
       return entry;
     });
+  }
+
+  private clientEntry(found: KeyWithSecrets): ClientEntry {
+    return {
+      key: found.key,
+      secrets: found.secrets.map((s) => ({ hash: Buffer.from(s.hash), expiresAt: s.expiresAt })),
+      refreshAt: this.refreshTime(),
+    };
   }
 
   /**
@@ -420,22 +432,95 @@ export class KeyCache {
   }
 
   /**
-   * Starts the background read that replaces an entry due for refresh: one at a time per entry, and
-   * at most {@link MAX_BACKGROUND_REFRESHES} in all.
+   * Queues an entry due for refresh; the queue is read in batches of `refreshBatch` keys (500), one
+   * statement at a time, starting after the current burst of requests (setImmediate), so that entries
+   * coming due together share statements. The entry keeps answering meanwhile.
    */
-  private refreshInBackground(entry: { refreshAt: number }, read: () => Promise<unknown>): void {
-    if (this.refreshing >= MAX_BACKGROUND_REFRESHES) return;
-    this.refreshing++;
+  private refreshInBackground<T extends { refreshAt: number }>(
+    due: Map<string, T>,
+    raw: string,
+    entry: T,
+  ): void {
     entry.refreshAt = Number.POSITIVE_INFINITY;
-    read()
-      .catch((error: unknown) => {
-        // The database is away: the entry keeps answering until its TTL, and a later request retries.
-        entry.refreshAt = Date.now() + REFRESH_RETRY_MS;
-        this.options.onError(error);
-      })
-      .finally(() => {
-        this.refreshing--;
-      });
+    due.set(raw, entry);
+    if (this.refreshing) return;
+    this.refreshing = true;
+    setImmediate(() => void this.refreshDue());
+  }
+
+  private async refreshDue(): Promise<void> {
+    try {
+      while (this.dueSecrets.size > 0 || this.dueClients.size > 0) {
+        const secretsRead = await this.readDueBatch(
+          this.dueSecrets,
+          this.bySecret,
+          (hashes) => findKeysBySecrets(this.db, hashes),
+          (hash, found) =>
+            this.remember(
+              this.bySecret,
+              `s:${hash}`,
+              hash,
+              { ...found, refreshAt: this.refreshTime() },
+              found.key.id,
+            ),
+        );
+        const clientsRead = await this.readDueBatch(
+          this.dueClients,
+          this.byClient,
+          (publicKeys) => findClientKeys(this.db, publicKeys),
+          (publicKey, found) =>
+            this.remember(this.byClient, `c:${publicKey}`, publicKey, this.clientEntry(found), found.key.id),
+        );
+        if (!secretsRead || !clientsRead) {
+          // The database is away: every queued entry keeps answering until its TTL and retries later.
+          const retryAt = Date.now() + REFRESH_RETRY_MS;
+          for (const due of [this.dueSecrets, this.dueClients] as Map<string, { refreshAt: number }>[]) {
+            for (const entry of due.values()) entry.refreshAt = retryAt;
+            due.clear();
+          }
+        }
+      }
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  /**
+   * Reads up to `refreshBatch` queued entries in one statement and replaces them. A key that is
+   * gone leaves the cache; a batch read across an eviction replaces nothing (it may hold the state from
+   * before the change evicted for), and its entries come due again at their next hit. False when the
+   * read failed (its entries retry after {@link REFRESH_RETRY_MS}).
+   */
+  private async readDueBatch<T extends { refreshAt: number }, F extends { key: ApiKey }>(
+    due: Map<string, T>,
+    cache: LRUCache<string, T>,
+    read: (raws: string[]) => Promise<Map<string, F>>,
+    replace: (raw: string, found: F) => void,
+  ): Promise<boolean> {
+    if (due.size === 0) return true;
+    const batch: [string, T][] = [];
+    for (const item of due) {
+      batch.push(item);
+      due.delete(item[0]);
+      if (batch.length === this.options.refreshBatch) break;
+    }
+    const evictions = this.evictions;
+    let found: Map<string, F>;
+    try {
+      found = await read(batch.map(([raw]) => raw));
+    } catch (error) {
+      for (const [, entry] of batch) entry.refreshAt = Date.now() + REFRESH_RETRY_MS;
+      this.options.onError(error);
+      return false;
+    }
+    const current = evictions === this.evictions;
+    for (const [raw, entry] of batch) {
+      const key = found.get(raw);
+      if (!key) this.forgetUnknown(cache, raw);
+      else if (current) replace(raw, key);
+      else entry.refreshAt = Date.now();
+    }
+    return true;
   }
 
   /** A key that is gone (its secrets deleted) leaves the cache at once, and is remembered as unknown. */
@@ -513,6 +598,11 @@ export class KeyCache {
       for (const [keyId, at] of batch) this.used.set(keyId, Math.max(at, this.used.get(keyId) ?? 0));
       throw error;
     }
+  }
+
+  /** Whether background refreshes are queued or being read. */
+  get refreshPending(): boolean {
+    return this.refreshing;
   }
 
   /** How many keys' last-used times wait for the next flush. */

@@ -15,6 +15,8 @@ import {
   expireSecrets,
   findKeyByPublicKey,
   findKeyBySecretHash,
+  findKeysByPublicKeys,
+  findKeysBySecretHashes,
   insertApiKey,
   insertSecret,
   listActiveCorsOrigins,
@@ -410,6 +412,16 @@ export function findKeyBySecret(db: Db, hash: string): Promise<KeyBySecret | und
 /** A key by its public part (the OAuth client_id), with the hashes of its private keys. */
 export function findClientKey(db: Db, publicKey: string): Promise<KeyWithSecrets | undefined> {
   return findKeyByPublicKey(db, publicKey);
+}
+
+/** {@link findKeyBySecret} for many hashes in one statement, by hash (the key cache's batched refresh). */
+export function findKeysBySecrets(db: Db, hashes: readonly string[]): Promise<Map<string, KeyBySecret>> {
+  return findKeysBySecretHashes(db, hashes);
+}
+
+/** {@link findClientKey} for many clients in one statement, by public key (the key cache's batched refresh). */
+export function findClientKeys(db: Db, publicKeys: readonly string[]): Promise<Map<string, KeyWithSecrets>> {
+  return findKeysByPublicKeys(db, publicKeys);
 }
 
 /** Records when keys were last used: batched by the key cache, never one write per request. */

@@ -1,6 +1,6 @@
 import type { KyselyPlugin } from 'kysely';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
-import { KeyCache, MAX_BACKGROUND_REFRESHES } from '../../src/auth/key-cache.ts';
+import { KeyCache } from '../../src/auth/key-cache.ts';
 import { createApiKey, revokeApiKey } from '../../src/domain/api-keys.ts';
 import { CLI_ACTOR } from '../../src/domain/audit.ts';
 import { migrate, openStorage, type Storage } from '../../src/storage/database.ts';
@@ -158,23 +158,76 @@ describeEachDialect('key cache: what a miss and a refresh cost', (dialect) => {
     expect(probe.reads).toBe(2);
   });
 
-  it('keys that come due together are refreshed two at a time, never filling the pool; the others keep answering and refresh at a later hit', async () => {
-    const issued = await Promise.all(Array.from({ length: 20 }, (_, i) => newKey(`due ${i}`)));
-    const { cache, probe } = probedCache({ ttlMs: 60_000 });
+  it('keys that come due together are refreshed in one statement per batch, answering from their entries meanwhile', async () => {
+    const issued = await Promise.all(Array.from({ length: 12 }, (_, i) => newKey(`due ${i}`)));
+    const { cache, probe } = probedCache({ ttlMs: 60_000, refreshBatch: 5 });
     for (const { privateKey } of issued) expect((await cache.verifySecret(privateKey)).valid).toBe(true);
     const reads = probe.reads;
+    await storage.db
+      .updateTable('api_keys')
+      .set({ label: 'renamed' })
+      .where(
+        'id',
+        'in',
+        issued.map(({ key }) => key.id),
+      )
+      .execute();
     probe.hold = true;
     const later = Date.now() + 46_000;
     const due = await Promise.all(
       issued.map(({ privateKey }) => cache.verifySecret(privateKey, undefined, later)),
     );
-    expect(due.every((result) => result.valid)).toBe(true);
-    expect(probe.reads - reads).toBe(MAX_BACKGROUND_REFRESHES);
+    expect(due.every((result) => result.valid && result.key.label.startsWith('due'))).toBe(true);
+    await probe.held.promise;
+    expect(probe.reads - reads).toBe(1);
     probe.release.resolve();
     await vi.waitFor(async () => {
-      await cache.verifySecret(issued.at(-1)?.privateKey ?? '', undefined, later);
-      expect(probe.reads - reads).toBeGreaterThan(MAX_BACKGROUND_REFRESHES);
+      const now = await Promise.all(issued.map(({ privateKey }) => cache.verifySecret(privateKey)));
+      expect(now.every((result) => result.valid && result.key.label === 'renamed')).toBe(true);
     });
+    // 12 keys, 5 per statement.
+    expect(probe.reads - reads).toBe(3);
+  });
+
+  it('a batched refresh read across a revocation does not put the key back as it was before', async () => {
+    const issued = await Promise.all(Array.from({ length: 3 }, (_, i) => newKey(`race ${i}`)));
+    const { cache, probe } = probedCache({ ttlMs: 60_000 });
+    for (const { privateKey } of issued) expect((await cache.verifySecret(privateKey)).valid).toBe(true);
+    const later = Date.now() + 46_000;
+    probe.hold = true;
+    for (const { privateKey } of issued) await cache.verifySecret(privateKey, undefined, later);
+    await probe.held.promise;
+    const [revoked] = issued;
+    if (!revoked) throw new Error('no key');
+    await revokeApiKey(storage.db, revoked.key.publicKey, CLI_ACTOR);
+    cache.invalidate(revoked.key.id);
+    probe.release.resolve();
+    await vi.waitFor(() => expect(cache.refreshPending).toBe(false));
+    expect(await cache.verifySecret(revoked.privateKey, undefined, later)).toEqual({
+      valid: false,
+      code: 'revoked',
+      keyId: revoked.key.id,
+    });
+  });
+
+  it('a client due for refresh is read again with its private keys, in one statement for many clients', async () => {
+    const issued = await Promise.all(Array.from({ length: 4 }, (_, i) => newKey(`client ${i}`)));
+    const { cache, probe } = probedCache({ ttlMs: 60_000 });
+    for (const { key, privateKey } of issued)
+      expect((await cache.verifyClient(key.publicKey, privateKey)).valid).toBe(true);
+    const reads = probe.reads;
+    const later = Date.now() + 46_000;
+    vi.useFakeTimers({ toFake: ['Date'], now: later });
+    try {
+      for (const { key, privateKey } of issued)
+        expect((await cache.verifyClient(key.publicKey, privateKey)).valid).toBe(true);
+      await vi.waitFor(() => expect(probe.reads - reads).toBe(1));
+    } finally {
+      vi.useRealTimers();
+    }
+    for (const { key, privateKey } of issued)
+      expect((await cache.verifyClient(key.publicKey, privateKey)).valid).toBe(true);
+    expect(probe.reads - reads).toBe(1);
   });
 
   it('the caches are bounded by bytes: past the bound the least recently used keys go, and the newest still answer from memory', async () => {

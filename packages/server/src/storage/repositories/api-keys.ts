@@ -147,6 +147,52 @@ export async function findKeyByPublicKey(
   return { key: toApiKey(first), secrets };
 }
 
+/**
+ * The keys of many secret hashes in one statement (the key cache's batched background refresh), by hash;
+ * a hash that no longer exists is absent.
+ */
+export async function findKeysBySecretHashes(
+  db: Kysely<Database>,
+  hashes: readonly string[],
+): Promise<Map<string, KeyBySecret>> {
+  const found = new Map<string, KeyBySecret>();
+  if (hashes.length === 0) return found;
+  const rows = await db
+    .selectFrom('api_key_secrets as s')
+    .innerJoin('api_keys as k', 'k.id', 's.api_key_id')
+    .select([...KEY_COLUMNS, 's.secret_hash', 's.expires_at as secret_expires_at'])
+    .where('s.secret_hash', 'in', hashes)
+    .execute();
+  for (const row of rows)
+    found.set(row.secret_hash, { key: toApiKey(row), secretExpiresAt: row.secret_expires_at });
+  return found;
+}
+
+/** {@link findKeyByPublicKey} for many clients in one statement, by public key; an unknown one is absent. */
+export async function findKeysByPublicKeys(
+  db: Kysely<Database>,
+  publicKeys: readonly string[],
+): Promise<Map<string, KeyWithSecrets>> {
+  const found = new Map<string, KeyWithSecrets>();
+  if (publicKeys.length === 0) return found;
+  const rows = await db
+    .selectFrom('api_keys as k')
+    .leftJoin('api_key_secrets as s', 's.api_key_id', 'k.id')
+    .select([...KEY_COLUMNS, 's.secret_hash', 's.expires_at as secret_expires_at'])
+    .where('k.public_key', 'in', publicKeys)
+    .execute();
+  for (const row of rows) {
+    let client = found.get(row.public_key);
+    if (!client) {
+      client = { key: toApiKey(row), secrets: [] };
+      found.set(row.public_key, client);
+    }
+    if (row.secret_hash !== null)
+      client.secrets.push({ hash: row.secret_hash, expiresAt: row.secret_expires_at });
+  }
+  return found;
+}
+
 export async function findKeyById(db: Kysely<Database>, id: number): Promise<ApiKey | undefined> {
   const row = await db
     .selectFrom('api_keys as k')
