@@ -132,7 +132,7 @@ function backgroundErrorLog(logged: { app?: FastifyInstance }): (error: unknown)
     if (Date.now() - databaseWarnedAt < 60_000) return;
     databaseWarnedAt = Date.now();
     log?.warn(
-      'The database is unreachable: background jobs retry and batched writes wait; requests that need it answer 503',
+      'The database is unreachable or cannot be written: background jobs retry and batched writes wait; requests that need it answer 503',
     );
   };
 }

@@ -8,6 +8,7 @@ import type { Dialect } from './migrations/helpers.ts';
 import { migrations } from './migrations/index.ts';
 import { withQuerySpans } from './query-spans.ts';
 import type { Database } from './schema.ts';
+import { withForgivingRollback } from './sqlite-rollback.ts';
 import { withStatementCache } from './sqlite-statements.ts';
 
 // int8 (bigint) columns hold epoch milliseconds and counts, all far below 2^53.
@@ -82,7 +83,10 @@ export function openStorage(url: string, options: OpenOptions = {}): Storage {
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({
     // Statements prepared once per SQL text, not once per query as Kysely's driver does.
-    dialect: withQuerySpans(new SqliteDialect({ database: withStatementCache(sqlite) }), 'sqlite'),
+    dialect: withQuerySpans(
+      new SqliteDialect({ database: withForgivingRollback(withStatementCache(sqlite), sqlite) }),
+      'sqlite',
+    ),
   });
   return { db, dialect: 'sqlite', pool: null, schema: null, close: () => db.destroy() };
 }
@@ -111,13 +115,22 @@ const CONNECTION_ERROR_CODES = new Set([
  */
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
 
+/**
+ * SQLite result codes (better-sqlite3's `code`, extended codes included) that say the file cannot be
+ * written or read now, not that the statement is wrong: a read-only or failing disk (SQLITE_READONLY,
+ * SQLITE_IOERR), a full one (SQLITE_FULL), a file that cannot be opened (SQLITE_CANTOPEN), or a lock
+ * another process held past the busy timeout (SQLITE_BUSY).
+ */
+const UNAVAILABLE_SQLITE_CODE = /^SQLITE_(READONLY|IOERR|FULL|CANTOPEN|BUSY)(_[A-Z_]+)?$/;
+
 /** What node-postgres and its pool say, without a code, when a connection fails or times out. */
 const UNAVAILABLE_MESSAGE =
   /^(timeout exceeded when trying to connect|Connection terminated|Query read timeout|Client has encountered a connection error|Client was closed)/;
 
 /**
  * Whether `error` says the database cannot be reached or cannot serve now (stopped, restarting,
- * unreachable, saturated), as opposed to a fault of the statement or of our code. The one place
+ * unreachable, saturated; on SQLite, a disk that refuses writes), as opposed to a fault of the
+ * statement or of our code. The one place
  * that knows the driver's failures: the error handlers answer these with 503 `service_unavailable`.
  * Looks through `cause` and AggregateError's `errors` (a host name with several addresses).
  */
@@ -126,7 +139,7 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
     if (CONNECTION_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code)) return true;
-    if (/^08[0-9A-Z]{3}$/.test(code)) return true;
+    if (/^08[0-9A-Z]{3}$/.test(code) || UNAVAILABLE_SQLITE_CODE.test(code)) return true;
   }
   if (UNAVAILABLE_MESSAGE.test(error.message)) return true;
   const nested = [error.cause, ...(error instanceof AggregateError ? error.errors : [])];
